@@ -1,0 +1,108 @@
+//! Command-line arguments.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "slipway", version, about = "Self-hosted CI/CD: pipelines as code, one artifact, evidence bound to its digest.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Check a pipeline file and report every problem with its position.
+    Lint(LintArgs),
+    /// Show which jobs a change runs, in which order, and why the others are skipped.
+    Plan(PlanArgs),
+    /// Print the JSON Schema (2020-12) of the pipeline file.
+    Schema,
+    /// Write a starter slipway.yml for the repository in the current directory.
+    Init(InitArgs),
+    /// Convert another system's pipeline into a Slipway pipeline.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Args)]
+pub struct FileArg {
+    /// The pipeline file (default: slipway.yml at the repository root).
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct LintArgs {
+    #[command(flatten)]
+    pub file: FileArg,
+    /// Print one JSON object instead of rendered diagnostics.
+    #[arg(long)]
+    pub json: bool,
+    /// One line per diagnostic: `file:line:col: severity[code]: message`.
+    #[arg(long, conflicts_with = "json")]
+    pub short: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum EventArg {
+    Push,
+    PullRequest,
+    Schedule,
+    Manual,
+}
+
+#[derive(Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub file: FileArg,
+    /// The event to plan for.
+    #[arg(long, value_enum, default_value = "push")]
+    pub event: EventArg,
+    /// The branch the event is on (default: the current branch).
+    #[arg(long)]
+    pub branch: Option<String>,
+    /// A tag being pushed, instead of a branch.
+    #[arg(long, conflicts_with = "branch")]
+    pub tag: Option<String>,
+    /// The changed files, comma-separated (default: from git).
+    #[arg(long, value_delimiter = ',', conflicts_with = "base")]
+    pub changed_files: Option<Vec<String>>,
+    /// Compute changed files against the merge base with this ref (default: HEAD's first parent).
+    #[arg(long)]
+    pub base: Option<String>,
+    /// Print JSON.
+    #[arg(long, conflicts_with = "dot")]
+    pub json: bool,
+    /// Print the DAG in Graphviz DOT.
+    #[arg(long)]
+    pub dot: bool,
+}
+
+#[derive(Args)]
+pub struct InitArgs {
+    /// Overwrite an existing slipway.yml.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Subcommand)]
+pub enum ImportCommand {
+    /// Convert a GitHub Actions workflow.
+    GithubActions(ImportArgs),
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// The workflow file (.github/workflows/*.yml).
+    pub workflow: PathBuf,
+    /// Where to write the pipeline (default: print it).
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    /// Write the output even when parts could not be translated.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the conversion report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,31 @@
+//! `slipway`: the command line. Parses arguments, calls the library crates, renders results.
+//!
+//! Exit codes are a contract: 0 success; 1 the checked thing failed (lint errors, an import
+//! that could not translate everything); 2 usage or configuration errors.
+
+mod cli;
+mod commands;
+mod render;
+mod repo;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+/// Outcome of a command that ran to the end.
+pub enum Outcome {
+    Success,
+    /// The command worked, and what it checked did not pass.
+    Failed,
+}
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match commands::run(cli) {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Failed) => ExitCode::from(1),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
