@@ -317,17 +317,12 @@ fn decide(
         && !path_filter.is_empty()
         && !path_filter.affected_by(files)
     {
-        let which = if job.paths.is_some() {
-            "`paths`"
-        } else {
-            "`paths-ignore` covers every changed file;"
-        };
         let reason = if job.paths.is_some() {
-            format!("not affected: no changed file matches {which}")
+            "not affected: no changed file matches `paths`"
         } else {
-            format!("not affected: {which} nothing else changed")
+            "not affected: every changed file matches `paths-ignore`"
         };
-        return (Some(SkipKind::NotAffected), Some(reason));
+        return (Some(SkipKind::NotAffected), Some(reason.to_string()));
     }
 
     let mut status = NeedsStatus::default();
@@ -461,15 +456,22 @@ fn critical_path(jobs: &[PlannedJob]) -> Vec<String> {
 
 /// Graphviz rendering: skipped jobs dashed, the critical path bold.
 pub fn to_dot(plan: &Plan) -> String {
-    let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+    let escape = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
     let critical: std::collections::HashSet<&str> =
         plan.critical_path.iter().map(String::as_str).collect();
+    let critical_edges: std::collections::HashSet<(&str, &str)> = plan
+        .critical_path
+        .windows(2)
+        .map(|pair| (pair[0].as_str(), pair[1].as_str()))
+        .collect();
     let mut out =
         String::from("digraph pipeline {\n  rankdir=LR;\n  node [shape=box, style=rounded];\n");
     for job in &plan.jobs {
+        // `\n` inside a DOT label is a line break, so it is written unescaped.
         let mut attrs = vec![format!(
-            "label={}",
-            quote(&format!("{}\\n{}", job.id, job.stage))
+            "label=\"{}\\n{}\"",
+            escape(&job.id),
+            escape(&job.stage)
         )];
         if !job.runs {
             attrs.push("style=\"rounded,dashed\"".into());
@@ -478,17 +480,23 @@ pub fn to_dot(plan: &Plan) -> String {
         } else if critical.contains(job.id.as_str()) {
             attrs.push("penwidth=2".into());
         }
-        out.push_str(&format!("  {} [{}];\n", quote(&job.id), attrs.join(", ")));
+        out.push_str(&format!(
+            "  \"{}\" [{}];\n",
+            escape(&job.id),
+            attrs.join(", ")
+        ));
     }
     for job in &plan.jobs {
         for need in &job.needs {
-            let on_path = critical.contains(need.as_str()) && critical.contains(job.id.as_str());
-            let style = if on_path { " [penwidth=2]" } else { "" };
+            let style = if critical_edges.contains(&(need.as_str(), job.id.as_str())) {
+                " [penwidth=2]"
+            } else {
+                ""
+            };
             out.push_str(&format!(
-                "  {} -> {}{};\n",
-                quote(need),
-                quote(&job.id),
-                style
+                "  \"{}\" -> \"{}\"{style};\n",
+                escape(need),
+                escape(&job.id)
             ));
         }
     }
