@@ -95,7 +95,10 @@ count_findings() {
       python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$out.json" 2>/dev/null || echo "?"
       ;;
     actionlint) grep -cE '^[^ ]+:[0-9]+:[0-9]+ ' "$out" || true ;;
-    slipway) grep -cvE '^\s*$' "$out" || true ;; # output format not fixed yet: non-empty lines
+    slipway)
+      timeout "$RUN_TIMEOUT" "$slipway" lint --file "$dir/slipway.yml" --json 2>/dev/null \
+        | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["diagnostics"]))' 2>/dev/null || echo "?"
+      ;;
   esac
 }
 

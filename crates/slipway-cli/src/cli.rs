@@ -4,7 +4,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "slipway", version, about = "Self-hosted CI/CD: pipelines as code, one artifact, evidence bound to its digest.")]
+#[command(
+    name = "slipway",
+    version,
+    about = "Self-hosted CI/CD: pipelines as code, one artifact, evidence bound to its digest."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -40,7 +40,10 @@ impl miette::Diagnostic for Rendered<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.diagnostic.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.diagnostic
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
@@ -49,8 +52,11 @@ impl miette::Diagnostic for Rendered<'_> {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let span = self.diagnostic.span;
-        let len = span.len().max(usize::from(span.is_empty() && (span.start as usize) < self.source.inner().len()));
-        let label = LabeledSpan::new_with_span(None, SourceSpan::new((span.start as usize).into(), len));
+        let len = span.len().max(usize::from(
+            span.is_empty() && (span.start as usize) < self.source.inner().len(),
+        ));
+        let label =
+            LabeledSpan::new_with_span(None, SourceSpan::new((span.start as usize).into(), len));
         Some(Box::new(std::iter::once(label)))
     }
 }
@@ -58,8 +64,14 @@ impl miette::Diagnostic for Rendered<'_> {
 /// Renders diagnostics with the source line and a caret under the problem.
 pub fn human(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_context_lines(1);
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_context_lines(1);
     let mut out = String::new();
     for diagnostic in diagnostics {
         let file = sources.get(diagnostic.span.source);
@@ -81,8 +93,15 @@ pub fn short_line(d: &slipway_pipeline::LocatedDiagnostic) -> String {
         Severity::Error => "error",
         Severity::Warning => "warning",
     };
-    let help = d.help.as_ref().map(|h| format!(" (help: {h})")).unwrap_or_default();
-    format!("{}:{}:{}: {severity}[{}]: {}{help}", d.file, d.line, d.column, d.code, d.message)
+    let help = d
+        .help
+        .as_ref()
+        .map(|h| format!(" (help: {h})"))
+        .unwrap_or_default();
+    format!(
+        "{}:{}:{}: {severity}[{}]: {}{help}",
+        d.file, d.line, d.column, d.code, d.message
+    )
 }
 
 /// `3 errors, 1 warning`.
@@ -90,5 +109,9 @@ pub fn counts(diagnostics: &[Diagnostic]) -> String {
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = diagnostics.len() - errors;
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    format!("{}, {}", plural(errors, "error"), plural(warnings, "warning"))
+    format!(
+        "{}, {}",
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    )
 }

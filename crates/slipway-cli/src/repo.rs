@@ -24,7 +24,9 @@ impl PipelineFile {
             Some(path) => path.to_path_buf(),
             None => {
                 let here = cwd.join(DEFAULT_FILE);
-                let top = slipway_vcs::toplevel(&cwd).ok().map(|t| t.join(DEFAULT_FILE));
+                let top = slipway_vcs::toplevel(&cwd)
+                    .ok()
+                    .map(|t| t.join(DEFAULT_FILE));
                 match top.filter(|t| !here.exists() && t.exists()) {
                     Some(top) => top,
                     None if here.exists() => here,
@@ -35,14 +37,25 @@ impl PipelineFile {
                 }
             }
         };
-        let text = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
         let text = String::from_utf8(text).map_err(|e| {
-            anyhow::anyhow!("{} is not UTF-8 text (invalid byte at offset {})", path.display(), e.utf8_error().valid_up_to())
+            anyhow::anyhow!(
+                "{} is not UTF-8 text (invalid byte at offset {})",
+                path.display(),
+                e.utf8_error().valid_up_to()
+            )
         })?;
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         let (root, in_git) = match slipway_vcs::toplevel(dir) {
             Ok(top) => (top, true),
-            Err(_) => (dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()), false),
+            Err(_) => (
+                dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()),
+                false,
+            ),
         };
         Ok(PipelineFile {
             display: display_path(&path, &cwd),
@@ -62,8 +75,15 @@ impl PipelineFile {
 }
 
 fn display_path(path: &Path, cwd: &Path) -> String {
-    let absolute = if path.is_absolute() { path.to_path_buf() } else { cwd.join(path) };
-    let shown = absolute.strip_prefix(cwd).map(Path::to_path_buf).unwrap_or(absolute);
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        cwd.join(path)
+    };
+    let shown = absolute
+        .strip_prefix(cwd)
+        .map(Path::to_path_buf)
+        .unwrap_or(absolute);
     shown.display().to_string()
 }
 
@@ -78,12 +98,18 @@ impl TemplateResolver for RepoTemplates {
         match reference {
             TemplateRef::Local(path) => {
                 let full = self.root.join(path);
-                let canonical = full.canonicalize().map_err(|e| format!("{}: {e}", full.display()))?;
-                let root = self.root.canonicalize().unwrap_or_else(|_| self.root.clone());
+                let canonical = full
+                    .canonicalize()
+                    .map_err(|e| format!("{}: {e}", full.display()))?;
+                let root = self
+                    .root
+                    .canonicalize()
+                    .unwrap_or_else(|_| self.root.clone());
                 if !canonical.starts_with(&root) {
                     return Err("the path leaves the repository".into());
                 }
-                let text = std::fs::read_to_string(&canonical).map_err(|e| format!("{}: {e}", full.display()))?;
+                let text = std::fs::read_to_string(&canonical)
+                    .map_err(|e| format!("{}: {e}", full.display()))?;
                 let cwd = std::env::current_dir().unwrap_or_default();
                 Ok(ResolvedTemplate {
                     name: display_path(&full, &cwd),
@@ -91,8 +117,13 @@ impl TemplateResolver for RepoTemplates {
                     revision: None,
                 })
             }
-            TemplateRef::Git { url, path, reference } => {
-                let (text, commit) = slipway_vcs::fetch_file(&self.cache, url, reference, path).map_err(|e| e.to_string())?;
+            TemplateRef::Git {
+                url,
+                path,
+                reference,
+            } => {
+                let (text, commit) = slipway_vcs::fetch_file(&self.cache, url, reference, path)
+                    .map_err(|e| e.to_string())?;
                 Ok(ResolvedTemplate {
                     name: format!("{url}//{path}@{reference}"),
                     text,

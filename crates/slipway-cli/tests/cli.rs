@@ -69,7 +69,10 @@ fn lint_renders_every_problem_with_source_and_caret() {
 fn lint_json_is_one_object_with_positions() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "pipelines/ci.yml", BROKEN);
-    let output = slipway(dir.path(), &["lint", "--file", "pipelines/ci.yml", "--json"]);
+    let output = slipway(
+        dir.path(),
+        &["lint", "--file", "pipelines/ci.yml", "--json"],
+    );
     assert_eq!(output.status.code(), Some(1));
     let text = stdout(&output);
     assert_eq!(text.lines().count(), 1, "one JSON object on one line");
@@ -81,10 +84,23 @@ fn lint_json_is_one_object_with_positions() {
     assert_eq!(first["severity"], "error");
     assert_eq!(first["code"], "E004");
     assert_eq!(first["file"], "pipelines/ci.yml");
-    assert_eq!((first["line"].as_u64(), first["column"].as_u64()), (Some(6), Some(5)));
+    assert_eq!(
+        (first["line"].as_u64(), first["column"].as_u64()),
+        (Some(6), Some(5))
+    );
     assert_eq!(first["help"], "did you mean `needs`?");
-    let keys: Vec<&str> = first.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, ["severity", "code", "message", "file", "line", "column", "help"]);
+    let keys: Vec<&str> = first
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "severity", "code", "message", "file", "line", "column", "help"
+        ]
+    );
 }
 
 #[test]
@@ -98,7 +114,11 @@ fn lint_short_and_exit_codes() {
         "slipway.yml:6:5: error[E004]: unknown key `neds` in `jobs.build` (help: did you mean `needs`?)"
     );
 
-    write(dir.path(), "slipway.yml", "version: 1\ndefaults: { timeout: 2h }\njobs:\n  a:\n    steps: [{ run: 'true' }]\n");
+    write(
+        dir.path(),
+        "slipway.yml",
+        "version: 1\ndefaults: { timeout: 2h }\njobs:\n  a:\n    steps: [{ run: 'true' }]\n",
+    );
     let output = slipway(dir.path(), &["lint", "--json"]);
     assert_eq!(output.status.code(), Some(0), "warnings alone pass");
     let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
@@ -108,7 +128,11 @@ fn lint_short_and_exit_codes() {
     let empty = tempfile::tempdir().unwrap();
     let output = slipway(empty.path(), &["lint"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("no slipway.yml"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no slipway.yml"),
+        "{}",
+        stderr(&output)
+    );
     assert!(stderr(&output).contains("slipway init"));
 
     let output = slipway(dir.path(), &["lint", "--no-such-flag"]);
@@ -156,15 +180,41 @@ fn plan_reads_changed_files_from_git() {
     let plan: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     let jobs = plan["jobs"].as_array().unwrap();
     let ids: Vec<&str> = jobs.iter().map(|j| j["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["fmt", "unit (rust=stable)", "unit (rust=beta)", "docs", "publish"]);
+    assert_eq!(
+        ids,
+        [
+            "fmt",
+            "unit (rust=stable)",
+            "unit (rust=beta)",
+            "docs",
+            "publish"
+        ]
+    );
     let docs = &jobs[3];
     assert_eq!(docs["runs"], false);
-    assert_eq!(docs["skip_reason"], "not affected: no changed file matches `paths`");
-    assert_eq!(jobs[4]["runs"], true, "a job that was not affected satisfies its dependents");
+    assert_eq!(
+        docs["skip_reason"],
+        "not affected: no changed file matches `paths`"
+    );
+    assert_eq!(
+        jobs[4]["runs"], true,
+        "a job that was not affected satisfies its dependents"
+    );
     assert_eq!(jobs[4]["level"], 2);
-    assert_eq!(plan["critical_path"], serde_json::json!(["fmt", "unit (rust=stable)", "publish"]));
-    let keys: Vec<&str> = jobs[0].as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, ["id", "stage", "needs", "level", "runs", "skip_reason"]);
+    assert_eq!(
+        plan["critical_path"],
+        serde_json::json!(["fmt", "unit (rust=stable)", "publish"])
+    );
+    let keys: Vec<&str> = jobs[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        ["id", "stage", "needs", "level", "runs", "skip_reason"]
+    );
 
     // Against a base: the docs change on a branch is visible.
     git(dir.path(), &["checkout", "-q", "-b", "feature"]);
@@ -172,16 +222,28 @@ fn plan_reads_changed_files_from_git() {
     commit_all(dir.path(), "docs");
     write(dir.path(), "README.md", "readme");
     commit_all(dir.path(), "readme");
-    let output = slipway(dir.path(), &["plan", "--json", "--base", "main", "--branch", "main"]);
+    let output = slipway(
+        dir.path(),
+        &["plan", "--json", "--base", "main", "--branch", "main"],
+    );
     let plan: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(plan["jobs"][3]["runs"], true, "{plan:#}");
 
     // The human view and Graphviz.
-    let output = slipway(dir.path(), &["plan", "--changed-files", "src/a.rs", "--branch", "dev"]);
+    let output = slipway(
+        dir.path(),
+        &["plan", "--changed-files", "src/a.rs", "--branch", "dev"],
+    );
     let text = stdout(&output);
     assert!(text.contains("skip  fmt"), "{text}");
-    assert!(text.contains("event filter: branch `dev` matches no `on.push.branches`"), "{text}");
-    let output = slipway(dir.path(), &["plan", "--dot", "--changed-files", "src/a.rs"]);
+    assert!(
+        text.contains("event filter: branch `dev` matches no `on.push.branches`"),
+        "{text}"
+    );
+    let output = slipway(
+        dir.path(),
+        &["plan", "--dot", "--changed-files", "src/a.rs"],
+    );
     assert!(stdout(&output).starts_with("digraph pipeline {"));
 }
 
@@ -200,7 +262,10 @@ fn schema_is_draft_2020_12_and_accepts_the_bundled_example() {
     let output = slipway(&root, &["schema"]);
     assert_eq!(output.status.code(), Some(0));
     let schema: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
-    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
     let validator = jsonschema::validator_for(&schema).unwrap();
     let good = serde_json::json!({"version": 1, "jobs": {"a": {"steps": [{"run": "true"}], "timeout": "5m"}}});
     assert!(validator.is_valid(&good));
@@ -211,11 +276,23 @@ fn schema_is_draft_2020_12_and_accepts_the_bundled_example() {
 #[test]
 fn init_writes_a_pipeline_that_lints_clean() {
     let dir = repo();
-    write(dir.path(), "Cargo.toml", "[package]\nname = \"demo\"\nversion = \"0.1.0\"\n");
-    write(dir.path(), "package.json", r#"{"scripts": {"test": "node --test"}}"#);
+    write(
+        dir.path(),
+        "Cargo.toml",
+        "[package]\nname = \"demo\"\nversion = \"0.1.0\"\n",
+    );
+    write(
+        dir.path(),
+        "package.json",
+        r#"{"scripts": {"test": "node --test"}}"#,
+    );
     let output = slipway(dir.path(), &["init"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert!(stdout(&output).contains("detected: cargo, npm"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("detected: cargo, npm"),
+        "{}",
+        stdout(&output)
+    );
     let gitignore = std::fs::read_to_string(dir.path().join(".gitignore")).unwrap();
     assert!(gitignore.contains("/.slipway/"));
     assert!(dir.path().join(".slipway/schema.json").exists());
@@ -224,7 +301,10 @@ fn init_writes_a_pipeline_that_lints_clean() {
     let output = slipway(dir.path(), &["init"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("--force"));
-    assert_eq!(slipway(dir.path(), &["init", "--force"]).status.code(), Some(0));
+    assert_eq!(
+        slipway(dir.path(), &["init", "--force"]).status.code(),
+        Some(0)
+    );
     let gitignore = std::fs::read_to_string(dir.path().join(".gitignore")).unwrap();
     assert_eq!(gitignore.matches("/.slipway/").count(), 1, "added once");
 }
@@ -233,29 +313,67 @@ fn init_writes_a_pipeline_that_lints_clean() {
 fn includes_local_and_pinned_git_templates() {
     // A template repository, tagged.
     let templates = repo();
-    write(templates.path(), "rust.yml", "jobs:\n  clippy:\n    stage: validate\n    steps: [{ run: cargo clippy }]\n");
+    write(
+        templates.path(),
+        "rust.yml",
+        "jobs:\n  clippy:\n    stage: validate\n    steps: [{ run: cargo clippy }]\n",
+    );
     commit_all(templates.path(), "template");
     git(templates.path(), &["tag", "v1.0.0"]);
     let url = format!("file://{}", templates.path().display());
 
     let dir = repo();
-    write(dir.path(), "ci/common.yml", "env: { A: from-template }\njobs:\n  fmt:\n    steps: [{ run: cargo fmt --check }]\n");
+    write(
+        dir.path(),
+        "ci/common.yml",
+        "env: { A: from-template }\njobs:\n  fmt:\n    steps: [{ run: cargo fmt --check }]\n",
+    );
     let pipeline = format!(
         "version: 1\ninclude:\n  - template: ci/common.yml\n  - template: git+{url}//rust.yml@v1.0.0\njobs:\n  test:\n    needs: [fmt, clippy]\n    steps: [{{ run: cargo test }}]\n"
     );
     write(dir.path(), "slipway.yml", &pipeline);
-    let output = slipway(dir.path(), &["plan", "--json", "--changed-files", "src/lib.rs"]);
-    assert_eq!(output.status.code(), Some(0), "{}{}", stdout(&output), stderr(&output));
+    let output = slipway(
+        dir.path(),
+        &["plan", "--json", "--changed-files", "src/lib.rs"],
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
     let plan: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
-    let ids: Vec<&str> = plan["jobs"].as_array().unwrap().iter().map(|j| j["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = plan["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["fmt", "clippy", "test"]);
 
     // The same ref unpinned is refused; a missing tag is a template error.
-    write(dir.path(), "slipway.yml", &pipeline.replace("@v1.0.0", "@main"));
+    write(
+        dir.path(),
+        "slipway.yml",
+        &pipeline.replace("@v1.0.0", "@main"),
+    );
     let output = slipway(dir.path(), &["lint", "--short"]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stdout(&output).contains("error[E021]"), "{}", stdout(&output));
-    write(dir.path(), "slipway.yml", &pipeline.replace("@v1.0.0", "@v9.9.9"));
+    assert!(
+        stdout(&output).contains("error[E021]"),
+        "{}",
+        stdout(&output)
+    );
+    write(
+        dir.path(),
+        "slipway.yml",
+        &pipeline.replace("@v1.0.0", "@v9.9.9"),
+    );
     let output = slipway(dir.path(), &["lint", "--short"]);
-    assert!(stdout(&output).contains("error[E028]"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("error[E028]"),
+        "{}",
+        stdout(&output)
+    );
 }

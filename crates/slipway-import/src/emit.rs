@@ -36,6 +36,9 @@ impl Item {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Map {
     pub entries: Vec<Entry>,
+    /// Write the mapping as `{ k: v }` when it is a list item of scalars that fits a line
+    /// (matrix `include` / `exclude` entries); otherwise it is written in block style.
+    pub flow: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -58,7 +61,12 @@ impl Map {
     }
 
     /// Inserts an entry with comment lines above it.
-    pub fn insert_commented(&mut self, key: impl Into<String>, value: Value, comments: Vec<String>) {
+    pub fn insert_commented(
+        &mut self,
+        key: impl Into<String>,
+        value: Value,
+        comments: Vec<String>,
+    ) {
         self.entries.push(Entry {
             comments,
             blank_before: false,
@@ -74,7 +82,12 @@ impl Map {
 
 /// A list of strings.
 pub fn str_seq<I: IntoIterator<Item = S>, S: Into<String>>(items: I) -> Value {
-    Value::Seq(items.into_iter().map(|s| Item::value(Value::Str(s.into()))).collect())
+    Value::Seq(
+        items
+            .into_iter()
+            .map(|s| Item::value(Value::Str(s.into())))
+            .collect(),
+    )
 }
 
 /// Flow collections longer than this are written in block style.
@@ -98,7 +111,10 @@ fn comment(out: &mut String, indent: usize, text: &str) {
             out.push_str("#\n");
         } else {
             // Control characters would end the comment or corrupt the line.
-            let clean: String = line.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+            let clean: String = line
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
             out.push_str("# ");
             out.push_str(&clean);
             out.push('\n');
@@ -128,7 +144,7 @@ fn write_map(out: &mut String, map: &Map, indent: usize, first_prefix: Option<&s
             Some(prefix) => out.push_str(prefix),
             None => push_indent(out, indent),
         }
-        out.push_str(&scalar(&entry.key, false));
+        out.push_str(&key(&entry.key));
         out.push(':');
         write_value_after_key(out, &entry.value, indent);
     }
@@ -173,7 +189,9 @@ fn write_seq(out: &mut String, items: &[Item], indent: usize) {
         };
         match value {
             Value::Map(map) if !map.is_empty() => {
-                if let Some(text) = flow(value).filter(|t| indent + 2 + t.len() <= FLOW_WIDTH) {
+                if let Some(text) =
+                    flow(value).filter(|t| map.flow && indent + 2 + t.len() <= FLOW_WIDTH)
+                {
                     push_indent(out, indent);
                     out.push_str("- ");
                     out.push_str(&text);
@@ -240,7 +258,7 @@ fn flow(value: &Value) -> Option<String> {
                 .iter()
                 .map(|e| {
                     (e.comments.is_empty() && is_flow_scalar(&e.value))
-                        .then(|| format!("{}: {}", scalar(&e.key, true), scalar_text(&e.value, true)))
+                        .then(|| format!("{}: {}", flow_key(&e.key), scalar_text(&e.value, true)))
                 })
                 .collect::<Option<Vec<_>>>()?;
             Some(format!("{{ {} }}", parts.join(", ")))
@@ -278,6 +296,24 @@ pub fn scalar(s: &str, in_flow: bool) -> String {
     }
 }
 
+/// A mapping key. Slipway reads YAML 1.2, where `on` is a string, so the keys of the pipeline
+/// format (`on:`) stay plain even though YAML 1.1 tools would read them as booleans.
+fn key(s: &str) -> String {
+    if s == "on" {
+        s.to_string()
+    } else {
+        scalar(s, false)
+    }
+}
+
+fn flow_key(s: &str) -> String {
+    if s == "on" {
+        s.to_string()
+    } else {
+        scalar(s, true)
+    }
+}
+
 fn plain_ok(s: &str, in_flow: bool) -> bool {
     let Some(first) = s.chars().next() else {
         return false;
@@ -301,20 +337,36 @@ fn plain_ok(s: &str, in_flow: bool) -> bool {
 /// reader or by YAML 1.1 tools (`yes`, `on`, `1_000`) that users may also point at the file.
 fn resolves_to_non_string(s: &str) -> bool {
     const WORDS: &[&str] = &[
-        "~", "null", "true", "false", "yes", "no", "on", "off", "y", "n", "=", "<<", ".inf", "+.inf", "-.inf", ".nan",
+        "~", "null", "true", "false", "yes", "no", "on", "off", "y", "n", "=", "<<", ".inf",
+        "+.inf", "-.inf", ".nan",
     ];
     if WORDS.iter().any(|w| w.eq_ignore_ascii_case(s)) {
         return true;
     }
-    let mut chars = s.chars();
-    let first = chars.next().unwrap_or(' ');
-    let second = chars.next().unwrap_or(' ');
-    first.is_ascii_digit() || ("+-.".contains(first) && (second.is_ascii_digit() || second == '.'))
+    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let radix = ["0x", "0o", "0b"].iter().find_map(|p| body.strip_prefix(p));
+    let numeric = match radix {
+        Some(digits) => digits.chars().all(|c| c.is_ascii_hexdigit() || c == '_'),
+        // Floats, `1_000`, sexagesimal `1:30` and dates, which YAML 1.1 reads as timestamps.
+        None => {
+            body.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+                && body.chars().any(|c| c.is_ascii_digit())
+                && body
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || "._:eE+-".contains(c))
+        }
+    };
+    // `0 3 * * *` is a string, but one that starts like a number reads better quoted.
+    numeric || (s.starts_with(|c: char| c.is_ascii_digit()) && s.contains(' '))
 }
 
 /// Characters a plain or block scalar cannot hold as they are.
 fn needs_escape(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}')
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+        )
 }
 
 fn double_quoted(s: &str) -> String {
@@ -354,9 +406,9 @@ fn block_literal_ok(s: &str) -> bool {
         && !body.starts_with([' ', '\t', '\n'])
         && !body.ends_with([' ', '\t', '\n'])
         && !s.chars().any(needs_escape)
-        && body
-            .split('\n')
-            .all(|line| !line[..line.len() - line.trim_start_matches([' ', '\t']).len()].contains('\t'))
+        && body.split('\n').all(|line| {
+            !line[..line.len() - line.trim_start_matches([' ', '\t']).len()].contains('\t')
+        })
 }
 
 #[cfg(test)]
@@ -369,13 +421,26 @@ mod tests {
     fn round_trip(value: &str) {
         let mut map = Map::default();
         map.insert("key", Value::Str(value.to_string()));
-        let mut item = Map::default();
+        let mut item = Map {
+            flow: true,
+            ..Map::default()
+        };
         item.insert("a", Value::Str(value.to_string()));
-        map.insert("list", Value::Seq(vec![Item::value(Value::Str(value.to_string())), Item::value(Value::Map(item))]));
+        map.insert(
+            "list",
+            Value::Seq(vec![
+                Item::value(Value::Str(value.to_string())),
+                Item::value(Value::Map(item)),
+            ]),
+        );
+        map.insert(value, Value::Bool(true));
         let text = document(&[], &map);
         let file = SourceFile::new("t.yml", text.as_str());
         let (root, diagnostics) = yaml::parse(&file, SourceId(0));
-        assert!(diagnostics.is_empty(), "{value:?} emitted as\n{text}\ngave {diagnostics:?}");
+        assert!(
+            diagnostics.is_empty(),
+            "{value:?} emitted as\n{text}\ngave {diagnostics:?}"
+        );
         let Some(NodeKind::Map(entries)) = root.map(|r| r.kind) else {
             panic!("{value:?}: not a mapping:\n{text}")
         };
@@ -388,18 +453,106 @@ mod tests {
             panic!("{value:?}: item map lost:\n{text}")
         };
         assert_eq!(inner[0].1.as_str(), Some(value), "emitted as\n{text}");
+        assert_eq!(entries[2].0.as_str(), Some(value), "key emitted as\n{text}");
     }
 
     #[test]
     fn tricky_scalars_read_back_as_the_same_string() {
         for value in [
-            "", " ", "plain", "true", "False", "yes", "on", "OFF", "null", "~", "~/.cargo/registry", "1", "3.10", "0x1f", "1e3",
-            "-1", "+1", ".5", ".inf", "-", "--release", "- item", "? x", ":x", "a: b", "a:b", "a #b", "a#b", "#x", "&anchor",
-            "*alias", "!tag", "|", ">", "'q'", "\"q\"", "%x", "@x", "`x`", "x,y", "[x]", "{x}", "trailing ", " leading",
-            "tab\tin", "a:", "${{ matrix.os }}", "${{ hashFiles('**/Cargo.lock') }}", "refs/heads/main", "v*", "**/*.md",
-            "0 3 * * *", "é ü 日本", "nel\u{85}x", "ls\u{2028}x", "bom\u{feff}", "bell\u{7}", "cr\r\nlf", "back\\slash",
-            "line\nbreak", "script\n", "a\nb\n", "a\nb\n\n", "\nleading", " indented\nx\n", "x\n  y\n", "x\n\ty\n",
-            "x\n  \ty\n", "x\ny \n", "x\n\ny\n", "x\n  \ny\n", "=", "<<", "- a\n- b\n", "# c\nd\n", "a\n---\nb\n", "a\n...\n",
+            "",
+            " ",
+            "plain",
+            "true",
+            "False",
+            "yes",
+            "on",
+            "OFF",
+            "null",
+            "~",
+            "~/.cargo/registry",
+            "1",
+            "3.10",
+            "0x1f",
+            "1e3",
+            "-1",
+            "+1",
+            ".5",
+            ".inf",
+            "-",
+            "--release",
+            "- item",
+            "? x",
+            ":x",
+            "a: b",
+            "a:b",
+            "a #b",
+            "a#b",
+            "#x",
+            "&anchor",
+            "*alias",
+            "!tag",
+            "|",
+            ">",
+            "'q'",
+            "\"q\"",
+            "%x",
+            "@x",
+            "`x`",
+            "x,y",
+            "[x]",
+            "{x}",
+            "trailing ",
+            " leading",
+            "tab\tin",
+            "a:",
+            "${{ matrix.os }}",
+            "${{ hashFiles('**/Cargo.lock') }}",
+            "refs/heads/main",
+            "v*",
+            "**/*.md",
+            "0 3 * * *",
+            "é ü 日本",
+            "nel\u{85}x",
+            "ls\u{2028}x",
+            "bom\u{feff}",
+            "bell\u{7}",
+            "cr\r\nlf",
+            "back\\slash",
+            "line\nbreak",
+            "script\n",
+            "a\nb\n",
+            "a\nb\n\n",
+            "\nleading",
+            " indented\nx\n",
+            "x\n  y\n",
+            "x\n\ty\n",
+            "x\n  \ty\n",
+            "x\ny \n",
+            "x\n\ny\n",
+            "x\n  \ny\n",
+            "=",
+            "<<",
+            "- a\n- b\n",
+            "# c\nd\n",
+            "a\n---\nb\n",
+            "a\n...\n",
+            "10m",
+            "1h30m",
+            "18.x",
+            "2024-01-01",
+            "1:30",
+            "1_000",
+            "0b101",
+            "0o17",
+            "-0x1f",
+            "1.2.3",
+            "v1.2.3",
+            "e5",
+            "E",
+            ".",
+            "..",
+            "on:",
+            "key2",
         ] {
             round_trip(value);
         }
@@ -409,8 +562,9 @@ mod tests {
     fn generated_strings_round_trip() {
         // A fixed xorshift sequence over characters that matter to YAML, for reproducibility.
         const ALPHABET: &[char] = &[
-            'a', 'Z', '0', '9', ' ', ' ', '\n', '\t', ':', '#', '-', '?', ',', '[', ']', '{', '}', '&', '*', '!', '|', '>',
-            '\'', '"', '%', '@', '`', '\\', '.', '~', '$', 'é', '\u{85}', '\r',
+            'a', 'Z', '0', '9', ' ', ' ', '\n', '\t', ':', '#', '-', '?', ',', '[', ']', '{', '}',
+            '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`', '\\', '.', '~', '$', 'é', '\u{85}',
+            '\r',
         ];
         let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
         for _ in 0..3000 {
@@ -432,16 +586,57 @@ mod tests {
     }
 
     #[test]
+    fn quotes_only_what_would_read_back_differently() {
+        for plain in [
+            "ubuntu-latest",
+            "10m",
+            "1h30m",
+            "v1.2.3",
+            "18.x",
+            "~/.cargo/registry",
+            "refs/tags/v*",
+            "a:b",
+            "a#b",
+        ] {
+            assert_eq!(scalar(plain, false), plain);
+        }
+        for (text, quoted) in [
+            ("true", "\"true\""),
+            ("on", "\"on\""),
+            ("3.10", "\"3.10\""),
+            ("1:30", "\"1:30\""),
+            ("0 3 * * *", "\"0 3 * * *\""),
+            ("-D warnings", "\"-D warnings\""),
+            ("*.md", "\"*.md\""),
+            ("a: b", "\"a: b\""),
+            ("", "\"\""),
+            ("say \"hi\"\n", "\"say \\\"hi\\\"\\n\""),
+        ] {
+            assert_eq!(scalar(text, false), quoted, "{text:?}");
+        }
+        assert_eq!(scalar("a,b", false), "a,b");
+        assert_eq!(scalar("a,b", true), "\"a,b\"");
+        assert_eq!(key("on"), "on");
+        assert_eq!(key("true"), "\"true\"");
+    }
+
+    #[test]
     fn writes_readable_block_style() {
         let mut step = Map::default();
         step.insert("name", Value::Str("test".into()));
         step.insert("run", Value::Str("cargo test\ncargo doc\n".into()));
-        let mut include = Map::default();
+        let mut include = Map {
+            flow: true,
+            ..Map::default()
+        };
         include.insert("os", Value::Str("ubuntu-latest".into()));
         include.insert("experimental", Value::Bool(true));
         let mut job = Map::default();
         job.insert("needs", str_seq(["fmt", "clippy"]));
-        job.insert("include", Value::Seq(vec![Item::value(Value::Map(include))]));
+        job.insert(
+            "include",
+            Value::Seq(vec![Item::value(Value::Map(include))]),
+        );
         job.insert(
             "steps",
             Value::Seq(vec![

@@ -27,17 +27,28 @@ pub fn convert(workflow_text: &str, file_name: &str) -> Result<Conversion, Impor
     let file = SourceFile::new(file_name, workflow_text);
     let (tree, diagnostics) = yaml::parse(&file, SourceId(0));
     if let Some(diagnostic) = diagnostics.first() {
-        return Err(error_at(&file, diagnostic.span.start as usize, diagnostic.message.clone()));
+        return Err(error_at(
+            &file,
+            diagnostic.span.start as usize,
+            diagnostic.message.clone(),
+        ));
     }
     let Some(root) = tree else {
-        return Err(error_at(&file, 0, "the file could not be read as YAML".into()));
+        return Err(error_at(
+            &file,
+            0,
+            "the file could not be read as YAML".into(),
+        ));
     };
     check_keys(&file, &root, 0)?;
     let NodeKind::Map(top) = &root.kind else {
         return Err(error_at(
             &file,
             root.span.start as usize,
-            format!("a workflow is a mapping with `on` and `jobs`, found {}", root.type_name()),
+            format!(
+                "a workflow is a mapping with `on` and `jobs`, found {}",
+                root.type_name()
+            ),
         ));
     };
     let Some((jobs_key, jobs)) = lookup(top, "jobs") else {
@@ -64,22 +75,36 @@ pub fn convert(workflow_text: &str, file_name: &str) -> Result<Conversion, Impor
         secrets: BTreeSet::new(),
         workflow_secrets: BTreeSet::new(),
         comments: Vec::new(),
+        tag_pushes: false,
     };
     let pipeline = converter.workflow(top, jobs_key, jobs);
-    let mut header = vec![format!("Converted from {file_name} by slipway import github-actions")];
-    if converter.notes.iter().any(|n| n.kind == NoteKind::Untranslated) {
+    let mut header = vec![format!(
+        "Converted from {file_name} by slipway import github-actions"
+    )];
+    if converter
+        .notes
+        .iter()
+        .any(|n| n.kind == NoteKind::Untranslated)
+    {
         header.push("Parts could not be translated: see the TODO(slipway import) comments.".into());
     }
     let pipeline_yaml = emit::document(&header, &pipeline);
     converter.check_output(&pipeline_yaml);
     let mut notes = converter.notes;
     notes.sort_by_key(|n| (n.line, n.column));
-    Ok(Conversion { pipeline_yaml, notes })
+    Ok(Conversion {
+        pipeline_yaml,
+        notes,
+    })
 }
 
 fn error_at(file: &SourceFile, offset: usize, message: String) -> ImportError {
     let (line, column) = file.line_col(offset);
-    ImportError { line, column, message }
+    ImportError {
+        line,
+        column,
+        message,
+    }
 }
 
 /// Workflows nest a handful of levels; anything far deeper is not a workflow, and walking it
@@ -90,14 +115,22 @@ const MAX_DEPTH: usize = 64;
 /// given twice in one mapping (YAML readers disagree on which one wins), runaway nesting.
 fn check_keys(file: &SourceFile, node: &Node, depth: usize) -> Result<(), ImportError> {
     if depth > MAX_DEPTH {
-        return Err(error_at(file, node.span.start as usize, format!("the document nests deeper than {MAX_DEPTH} levels")));
+        return Err(error_at(
+            file,
+            node.span.start as usize,
+            format!("the document nests deeper than {MAX_DEPTH} levels"),
+        ));
     }
     match &node.kind {
         NodeKind::Map(entries) => {
             let mut seen: Vec<(String, &Node)> = Vec::new();
             for (key, value) in entries {
                 let Some(name) = key.scalar_text() else {
-                    return Err(error_at(file, key.span.start as usize, "mapping keys must be strings".into()));
+                    return Err(error_at(
+                        file,
+                        key.span.start as usize,
+                        "mapping keys must be strings".into(),
+                    ));
                 };
                 if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
                     let (line, _) = file.line_col(first.span.start as usize);
@@ -123,7 +156,10 @@ fn check_keys(file: &SourceFile, node: &Node, depth: usize) -> Result<(), Import
 
 /// The first entry named `key` of a mapping.
 fn lookup<'n>(entries: &'n [(Node, Node)], key: &str) -> Option<(&'n Node, &'n Node)> {
-    entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(k, v)| (k, v))
+    entries
+        .iter()
+        .find(|(k, _)| k.as_str() == Some(key))
+        .map(|(k, v)| (k, v))
 }
 
 /// A key's text; keys were checked to be scalars.
@@ -141,7 +177,10 @@ fn entries(node: &Node) -> &[(Node, Node)] {
 /// A string or a list of strings (`needs: build`, `needs: [a, b]`), with the node of each.
 fn string_list(node: &Node) -> Option<Vec<(String, &Node)>> {
     match &node.kind {
-        NodeKind::Seq(items) => items.iter().map(|item| item.scalar_text().map(|s| (s, item))).collect(),
+        NodeKind::Seq(items) => items
+            .iter()
+            .map(|item| item.scalar_text().map(|s| (s, item)))
+            .collect(),
         _ => node.scalar_text().map(|s| vec![(s, node)]),
     }
 }
@@ -149,10 +188,17 @@ fn string_list(node: &Node) -> Option<Vec<(String, &Node)>> {
 /// A value's text for a comment that shows what was dropped.
 fn shown(node: &Node) -> String {
     match &node.kind {
-        NodeKind::Seq(items) => format!("[{}]", items.iter().map(shown).collect::<Vec<_>>().join(", ")),
+        NodeKind::Seq(items) => format!(
+            "[{}]",
+            items.iter().map(shown).collect::<Vec<_>>().join(", ")
+        ),
         NodeKind::Map(entries) => format!(
             "{{ {} }}",
-            entries.iter().map(|(k, v)| format!("{}: {}", key_name(k), shown(v))).collect::<Vec<_>>().join(", ")
+            entries
+                .iter()
+                .map(|(k, v)| format!("{}: {}", key_name(k), shown(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         NodeKind::Null => "null".into(),
         _ => node.scalar_text().unwrap_or_default(),
@@ -181,10 +227,12 @@ struct Converter<'a> {
     workflow_secrets: BTreeSet<String>,
     /// `TODO` comments waiting to be written above what is being converted.
     comments: Vec<String>,
+    /// `on.push.tags` is set: `github.ref_name` may be a tag.
+    tag_pushes: bool,
 }
 
 /// Shell and working directory of GitHub's `defaults.run`.
-#[derive(Clone, Default)]
+#[derive(Default)]
 struct RunDefaults {
     shell: Option<String>,
     working_directory: Option<String>,
@@ -195,6 +243,7 @@ struct JobScope {
     workflow_name: String,
     needs: IndexMap<String, String>,
     matrix: Option<BTreeSet<String>>,
+    tag_pushes: bool,
 }
 
 impl JobScope {
@@ -204,6 +253,7 @@ impl JobScope {
             workflow_name: &self.workflow_name,
             needs: &self.needs,
             matrix: self.matrix.as_ref(),
+            tag_pushes: self.tag_pushes,
         }
     }
 }
@@ -220,6 +270,16 @@ impl Converter<'_> {
         });
     }
 
+    /// What expressions of a job (or, without needs and matrix, of the workflow) can see.
+    fn scope(&self, needs: IndexMap<String, String>, matrix: Option<BTreeSet<String>>) -> JobScope {
+        JobScope {
+            workflow_name: self.workflow_name.clone(),
+            needs,
+            matrix,
+            tag_pushes: self.tag_pushes,
+        }
+    }
+
     /// Records a Translated note.
     fn info(&mut self, at: &Node, message: String) {
         self.note(at, NoteKind::Translated, message, None);
@@ -227,7 +287,8 @@ impl Converter<'_> {
 
     /// Records an Untranslated note, and queues its `TODO` comment for the output.
     fn todo(&mut self, at: &Node, message: String, suggestion: impl Into<Option<String>>) {
-        self.comments.push(format!("TODO(slipway import): {message}"));
+        self.comments
+            .push(format!("TODO(slipway import): {message}"));
         self.note(at, NoteKind::Untranslated, message, suggestion.into());
     }
 
@@ -250,7 +311,10 @@ impl Converter<'_> {
                 hints.push(problem.hint);
             }
         }
-        let message = format!("{subject} uses {}, which Slipway cannot express; {consequence}", join_words(&whats));
+        let message = format!(
+            "{subject} uses {}, which Slipway cannot express; {consequence}",
+            join_words(&whats)
+        );
         self.todo(at, message, Some(hints.join("; ")));
     }
 
@@ -292,14 +356,14 @@ impl Converter<'_> {
             if let Some(dir) = defaults.working_directory {
                 map.insert("working-directory", Value::Str(dir));
             }
-            self.section(&mut out, "defaults", (!map.is_empty()).then_some(Value::Map(map)));
+            self.section(
+                &mut out,
+                "defaults",
+                (!map.is_empty()).then_some(Value::Map(map)),
+            );
         }
         if let Some((_, env)) = lookup(top, "env") {
-            let scope = JobScope {
-                workflow_name: self.workflow_name.clone(),
-                needs: IndexMap::new(),
-                matrix: None,
-            };
+            let scope = self.scope(IndexMap::new(), None);
             let mut secrets = BTreeSet::new();
             let env = self.env(env, scope.at(Place::Pipeline), &mut secrets);
             self.workflow_secrets = secrets;
@@ -309,8 +373,15 @@ impl Converter<'_> {
             match key_name(key).as_str() {
                 "name" | "on" | "concurrency" | "defaults" | "env" | "jobs" => {}
                 "permissions" => self.permissions(key, value),
-                "run-name" => self.info(key, "`run-name` was dropped: Slipway names runs after their event".into()),
-                other => self.todo(key, format!("unknown workflow key `{other}` was dropped"), None),
+                "run-name" => self.info(
+                    key,
+                    "`run-name` was dropped: Slipway names runs after their event".into(),
+                ),
+                other => self.todo(
+                    key,
+                    format!("unknown workflow key `{other}` was dropped"),
+                    None,
+                ),
             }
         }
         let jobs = self.jobs(jobs_key, jobs);
@@ -348,7 +419,13 @@ impl Converter<'_> {
             let github_id = key_name(key);
             let mut base: String = github_id
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
                 .collect();
             if !base.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
                 base.insert_str(0, "job");
@@ -374,7 +451,11 @@ impl Converter<'_> {
         let mut without_timeout = 0;
         for (i, (key, job)) in jobs.iter().enumerate() {
             let github_id = key_name(key);
-            let id = self.job_ids.get(&github_id).cloned().unwrap_or_else(|| github_id.clone());
+            let id = self
+                .job_ids
+                .get(&github_id)
+                .cloned()
+                .unwrap_or_else(|| github_id.clone());
             let (comments, map) = self.job(&github_id, key, job);
             if !map.entries.iter().any(|e| e.key == "timeout") {
                 without_timeout += 1;
@@ -394,7 +475,7 @@ impl Converter<'_> {
                 ),
             );
         }
-        self.comments = before;
+        self.comments.splice(0..0, before);
         out
     }
 
@@ -404,35 +485,42 @@ impl Converter<'_> {
         let NodeKind::Map(fields) = &job.kind else {
             self.todo(
                 key,
-                format!("job `{github_id}` is {}, not a mapping; it became a placeholder that fails", job.type_name()),
+                format!(
+                    "job `{github_id}` is {}, not a mapping; it became a placeholder that fails",
+                    job.type_name()
+                ),
                 None,
             );
             out.insert("stage", Value::Str(infer_stage(github_id, None).into()));
-            out.insert("steps", Value::Seq(vec![placeholder_step("this job could not be read")]));
+            out.insert(
+                "steps",
+                Value::Seq(vec![placeholder_step("this job could not be read")]),
+            );
             return (self.take_comments(), out);
         };
         let get = |name: &str| lookup(fields, name);
         let name = get("name").and_then(|(_, n)| n.scalar_text());
         // The job's name is shown above it: Slipway jobs are known by their id.
         let mut comments: Vec<String> = name.iter().cloned().collect();
-        let needs = get("needs").map(|(_, n)| self.needs(github_id, n)).unwrap_or_default();
+        let needs = get("needs")
+            .map(|(_, n)| self.needs(github_id, n))
+            .unwrap_or_default();
         let (matrix, axes, fail_fast) = match get("strategy") {
             Some((strategy_key, strategy)) => self.strategy(strategy_key, strategy),
             None => (None, None, None),
         };
-        let scope = JobScope {
-            workflow_name: self.workflow_name.clone(),
-            needs,
-            matrix: axes,
-        };
-        let condition = get("if").and_then(|(k, v)| self.condition(k, v, scope.at(Place::JobIf), "the job"));
+        let scope = self.scope(needs, axes);
+        let condition =
+            get("if").and_then(|(k, v)| self.condition(k, v, scope.at(Place::JobIf), "the job"));
         let timeout = get("timeout-minutes").and_then(|(k, v)| self.timeout(k, v));
-        let continue_on_error = get("continue-on-error").and_then(|(k, v)| self.continue_on_error(k, v));
+        let continue_on_error =
+            get("continue-on-error").and_then(|(k, v)| self.continue_on_error(k, v));
         let reusable = get("uses");
         let mut defaults = RunDefaults::default();
         for (field_key, value) in fields {
             match key_name(field_key).as_str() {
-                "name" | "needs" | "strategy" | "if" | "timeout-minutes" | "continue-on-error" | "env" | "steps" | "uses" => {}
+                "name" | "needs" | "strategy" | "if" | "timeout-minutes" | "continue-on-error"
+                | "env" | "steps" | "uses" => {}
                 "with" | "secrets" if reusable.is_some() => {}
                 "runs-on" => self.runs_on(field_key, value, get("strategy").map(|(_, s)| s)),
                 "permissions" => self.permissions(field_key, value),
@@ -447,7 +535,8 @@ impl Converter<'_> {
                 }
                 "services" => self.services(field_key, value),
                 "container" => {
-                    let image = lookup(entries(value), "image").map_or_else(|| shown(value), |(_, i)| shown(i));
+                    let image = lookup(entries(value), "image")
+                        .map_or_else(|| shown(value), |(_, i)| shown(i));
                     self.todo(
                         field_key,
                         format!("the job's steps ran inside the container `{image}`; Slipway runs them on its agent"),
@@ -457,7 +546,8 @@ impl Converter<'_> {
                     );
                 }
                 "environment" => {
-                    let environment = lookup(entries(value), "name").map_or_else(|| shown(value), |(_, n)| shown(n));
+                    let environment = lookup(entries(value), "name")
+                        .map_or_else(|| shown(value), |(_, n)| shown(n));
                     self.todo(
                         field_key,
                         format!("GitHub environment `{environment}` (its protection rules and secrets) was not converted"),
@@ -467,7 +557,10 @@ impl Converter<'_> {
                     );
                 }
                 "outputs" => {
-                    let names: Vec<String> = entries(value).iter().map(|(k, _)| format!("`{}`", key_name(k))).collect();
+                    let names: Vec<String> = entries(value)
+                        .iter()
+                        .map(|(k, _)| format!("`{}`", key_name(k)))
+                        .collect();
                     self.todo(
                         field_key,
                         format!("job outputs {} cannot be passed as values", join_words(&names)),
@@ -477,9 +570,13 @@ impl Converter<'_> {
                 "concurrency" => self.todo(
                     field_key,
                     "job-level `concurrency` has no Slipway equivalent".into(),
-                    Some("the pipeline's `concurrency:` serialises whole runs; deploys to one environment are serialised by Slipway".into()),
+                    Some("the pipeline's `concurrency:` serialises whole runs".into()),
                 ),
-                other => self.todo(field_key, format!("unknown job key `{other}` was dropped"), None),
+                other => self.todo(
+                    field_key,
+                    format!("unknown job key `{other}` was dropped"),
+                    None,
+                ),
             }
         }
         comments.extend(self.take_comments());
@@ -498,10 +595,13 @@ impl Converter<'_> {
                     Some("copy the called workflow's jobs into this pipeline (convert it with `slipway import github-actions`), or make them a template and `include:` it".into()),
                 );
                 comments.extend(self.take_comments());
-                vec![placeholder_step(&format!("replace the reusable workflow {workflow}"))]
+                vec![placeholder_step(&format!(
+                    "replace the reusable workflow {workflow}"
+                ))]
             }
             (None, Some((steps_key, list))) => {
-                let mut steps = self.steps(steps_key, list, &scope, &defaults, &mut secrets, &mut cache);
+                let mut steps =
+                    self.steps(steps_key, list, &scope, &defaults, &mut secrets, &mut cache);
                 if !steps.iter().any(|item| item.value.is_some()) {
                     self.todo(
                         steps_key,
@@ -510,19 +610,28 @@ impl Converter<'_> {
                     );
                     steps.push(Item {
                         comments: self.take_comments(),
-                        value: Some(placeholder_value(None, "add the steps of this job")),
+                        value: Some(placeholder(None, None, "add the steps of this job")),
                     });
                 }
                 steps
             }
             (None, None) => {
-                self.todo(key, format!("job `{github_id}` has no `steps`; a placeholder step that fails was added"), None);
+                self.todo(
+                    key,
+                    format!(
+                        "job `{github_id}` has no `steps`; a placeholder step that fails was added"
+                    ),
+                    None,
+                );
                 comments.extend(self.take_comments());
                 vec![placeholder_step("add the steps of this job")]
             }
         };
 
-        out.insert("stage", Value::Str(infer_stage(github_id, name.as_deref()).into()));
+        out.insert(
+            "stage",
+            Value::Str(infer_stage(github_id, name.as_deref()).into()),
+        );
         if !scope.needs.is_empty() {
             out.insert("needs", emit::str_seq(scope.needs.values().cloned()));
         }
@@ -567,7 +676,13 @@ impl Converter<'_> {
                 Some(id) => {
                     out.insert(need, id.clone());
                 }
-                None => self.todo(at, format!("job `{github_id}` needs `{need}`, which is not a job; the need was dropped"), None),
+                None => self.todo(
+                    at,
+                    format!(
+                        "job `{github_id}` needs `{need}`, which is not a job; the need was dropped"
+                    ),
+                    None,
+                ),
             }
         }
         out
@@ -585,7 +700,13 @@ impl Converter<'_> {
                 Some(Value::Str(translated.text))
             }
             Err(problems) => {
-                let consequence = format!("the `if` was left out, so {whose} runs whenever its needs succeed");
+                let after = if whose == "the job" {
+                    "its needs"
+                } else {
+                    "the steps before it"
+                };
+                let consequence =
+                    format!("the `if` was left out, so {whose} runs whenever {after} succeed");
                 self.problems(key, &format!("the `if` of {whose}"), &consequence, problems);
                 self.show(format!("if: {text}"));
                 None
@@ -601,14 +722,20 @@ impl Converter<'_> {
             NodeKind::Str(s, _) => s.trim().parse::<f64>().ok(),
             _ => None,
         };
-        let seconds = minutes.filter(|m| m.is_finite() && *m > 0.0 && *m < 1e9).map(|m| (m * 60.0).round() as u64);
+        let seconds = minutes
+            .filter(|m| m.is_finite() && *m > 0.0 && *m < 1e9)
+            .map(|m| (m * 60.0).round() as u64);
         match seconds {
-            Some(s) if s > 0 && s % 60 == 0 => Some(format!("{}m", s / 60)),
-            Some(s) if s > 0 => Some(format!("{s}s")),
+            Some(s) if s > 0 => Some(slipway_pipeline::read::format_duration(
+                std::time::Duration::from_secs(s),
+            )),
             _ => {
                 self.todo(
                     key,
-                    format!("`timeout-minutes: {}` is not a positive number of minutes; it was dropped", shown(value)),
+                    format!(
+                        "`timeout-minutes: {}` is not a positive number of minutes; it was dropped",
+                        shown(value)
+                    ),
                     Some("set `timeout:` to a duration such as `20m`".into()),
                 );
                 None
@@ -636,17 +763,31 @@ impl Converter<'_> {
     fn run_defaults(&mut self, key: &Node, value: &Node) -> RunDefaults {
         let mut defaults = RunDefaults::default();
         if !matches!(value.kind, NodeKind::Map(_)) {
-            self.todo(key, "`defaults` must be a mapping; it was dropped".into(), None);
+            self.todo(
+                key,
+                "`defaults` must be a mapping; it was dropped".into(),
+                None,
+            );
         }
         for (k, v) in entries(value) {
             if k.as_str() != Some("run") {
-                self.todo(k, format!("`defaults.{}` has no Slipway equivalent and was dropped", key_name(k)), None);
+                self.todo(
+                    k,
+                    format!(
+                        "`defaults.{}` has no Slipway equivalent and was dropped",
+                        key_name(k)
+                    ),
+                    None,
+                );
                 continue;
             }
             for (option, setting) in entries(v) {
                 match key_name(option).as_str() {
                     "shell" => defaults.shell = self.plain_setting(option, setting, "shell"),
-                    "working-directory" => defaults.working_directory = self.plain_setting(option, setting, "working-directory"),
+                    "working-directory" => {
+                        defaults.working_directory =
+                            self.plain_setting(option, setting, "working-directory")
+                    }
                     other => self.todo(option, format!("`defaults.run.{other}` was dropped"), None),
                 }
             }
@@ -662,7 +803,9 @@ impl Converter<'_> {
             self.todo(
                 key,
                 format!("`{what}: {text}` was dropped: Slipway takes a fixed {what} here"),
-                Some(format!("write the {what} out, or move the logic into the `run:` script")),
+                Some(format!(
+                    "write the {what} out, or move the logic into the `run:` script"
+                )),
             );
             return None;
         }
@@ -698,7 +841,13 @@ impl Converter<'_> {
             .map(|l| format!("`{l}`"))
             .collect();
         if foreign.is_empty() {
-            self.info(key, format!("jobs run on the Slipway agent; `runs-on: {}` was dropped", shown(value)));
+            self.info(
+                key,
+                format!(
+                    "jobs run on the Slipway agent; `runs-on: {}` was dropped",
+                    shown(value)
+                ),
+            );
         } else {
             self.todo(
                 key,
@@ -711,12 +860,17 @@ impl Converter<'_> {
     /// `services`: one note per service container, with the command that would start it.
     fn services(&mut self, key: &Node, value: &Node) {
         let NodeKind::Map(services) = &value.kind else {
-            self.todo(key, "`services` must be a mapping; it was dropped".into(), None);
+            self.todo(
+                key,
+                "`services` must be a mapping; it was dropped".into(),
+                None,
+            );
             return;
         };
         for (name_key, service) in services {
             let name = key_name(name_key);
-            let image = lookup(entries(service), "image").map_or_else(|| shown(service), |(_, i)| shown(i));
+            let image =
+                lookup(entries(service), "image").map_or_else(|| shown(service), |(_, i)| shown(i));
             let mut command = format!("docker run -d --name {name}");
             if let Some((_, ports)) = lookup(entries(service), "ports") {
                 for (port, _) in string_list(ports).unwrap_or_default() {
@@ -736,18 +890,28 @@ impl Converter<'_> {
             self.todo(
                 name_key,
                 format!("service container `{name}` ({image}) is not started by Slipway"),
-                Some(format!("provide it on the agent, or start it in a first `run:` step: `{command}`")),
+                Some(format!(
+                    "provide it on the agent, or start it in a first `run:` step: `{command}`"
+                )),
             );
         }
     }
 
     /// `strategy`: the converted matrix, the names a `matrix.*` may read, and `fail-fast`.
-    fn strategy(&mut self, key: &Node, strategy: &Node) -> (Option<Map>, Option<BTreeSet<String>>, Option<bool>) {
+    fn strategy(
+        &mut self,
+        key: &Node,
+        strategy: &Node,
+    ) -> (Option<Map>, Option<BTreeSet<String>>, Option<bool>) {
         let mut fail_fast = None;
         let mut max_parallel = None;
         let mut matrix = None;
         if !matches!(strategy.kind, NodeKind::Map(_)) {
-            self.todo(key, "`strategy` must be a mapping; it was dropped".into(), None);
+            self.todo(
+                key,
+                "`strategy` must be a mapping; it was dropped".into(),
+                None,
+            );
         }
         for (k, v) in entries(strategy) {
             match key_name(k).as_str() {
@@ -794,7 +958,10 @@ impl Converter<'_> {
         let NodeKind::Map(vars) = &node.kind else {
             self.todo(
                 node,
-                format!("`env: {}` is not a mapping of names to values; it was dropped", shown(node)),
+                format!(
+                    "`env: {}` is not a mapping of names to values; it was dropped",
+                    shown(node)
+                ),
                 Some("list the variables one by one".into()),
             );
             return None;
@@ -805,7 +972,14 @@ impl Converter<'_> {
             let text = match &value.kind {
                 NodeKind::Null => String::new(),
                 NodeKind::Seq(_) | NodeKind::Map(_) => {
-                    self.todo(key, format!("`env.{name}` is {}, not a value; it was dropped", value.type_name()), None);
+                    self.todo(
+                        key,
+                        format!(
+                            "`env.{name}` is {}, not a value; it was dropped",
+                            value.type_name()
+                        ),
+                        None,
+                    );
                     continue;
                 }
                 _ => value.scalar_text().unwrap_or_default(),
@@ -817,6 +991,7 @@ impl Converter<'_> {
                         format!("`env.{name}` reads `secrets.GITHUB_TOKEN`: Slipway jobs get no repository token; the variable was dropped"),
                         Some("create a token with the rights the job needs, declare it under `secrets:` and list it in the job's `secrets:`".into()),
                     );
+                    self.show(format!("{name}: {text}"));
                     continue;
                 }
                 Some(secret) if secret == name => {
@@ -836,7 +1011,12 @@ impl Converter<'_> {
                     out.insert(name, Value::Str(translated.text));
                 }
                 Err(problems) => {
-                    self.problems(key, &format!("`env.{name}`"), "the variable was dropped", problems);
+                    self.problems(
+                        key,
+                        &format!("`env.{name}`"),
+                        "the variable was dropped",
+                        problems,
+                    );
                     self.show(format!("{name}: {text}"));
                 }
             }
@@ -845,7 +1025,15 @@ impl Converter<'_> {
     }
 
     /// A job's steps; an `actions/cache` step becomes the job's `cache`.
-    fn steps(&mut self, key: &Node, list: &Node, scope: &JobScope, defaults: &RunDefaults, secrets: &mut BTreeSet<String>, cache: &mut Option<Map>) -> Vec<Item> {
+    fn steps(
+        &mut self,
+        key: &Node,
+        list: &Node,
+        scope: &JobScope,
+        defaults: &RunDefaults,
+        secrets: &mut BTreeSet<String>,
+        cache: &mut Option<Map>,
+    ) -> Vec<Item> {
         let mut items = Vec::new();
         let NodeKind::Seq(steps) = &list.kind else {
             self.todo(key, "`steps` must be a list; it was dropped".into(), None);
@@ -858,15 +1046,30 @@ impl Converter<'_> {
         for step in steps {
             let value = match &step.kind {
                 NodeKind::Map(fields) => match (lookup(fields, "uses"), lookup(fields, "run")) {
-                    (Some((uses_key, uses)), _) => self.action_step(fields, uses_key, uses, scope, cache),
-                    (None, Some((_, run))) => Some(self.run_step(fields, run, scope, defaults, secrets)),
+                    (Some((uses_key, uses)), _) => {
+                        self.action_step(fields, uses_key, uses, scope, cache)
+                    }
+                    (None, Some((_, run))) => {
+                        Some(self.run_step(fields, run, scope, defaults, secrets))
+                    }
                     (None, None) => {
-                        self.todo(step, "a step has neither `run` nor `uses`; it was dropped".into(), None);
+                        self.todo(
+                            step,
+                            "a step has neither `run` nor `uses`; it was dropped".into(),
+                            None,
+                        );
                         None
                     }
                 },
                 _ => {
-                    self.todo(step, format!("a step is {}, not a mapping; it was dropped", step.type_name()), None);
+                    self.todo(
+                        step,
+                        format!(
+                            "a step is {}, not a mapping; it was dropped",
+                            step.type_name()
+                        ),
+                        None,
+                    );
                     None
                 }
             };
@@ -878,7 +1081,14 @@ impl Converter<'_> {
         items
     }
 
-    fn run_step(&mut self, fields: &[(Node, Node)], run: &Node, scope: &JobScope, defaults: &RunDefaults, secrets: &mut BTreeSet<String>) -> Value {
+    fn run_step(
+        &mut self,
+        fields: &[(Node, Node)],
+        run: &Node,
+        scope: &JobScope,
+        defaults: &RunDefaults,
+        secrets: &mut BTreeSet<String>,
+    ) -> Value {
         let mut out = Map::default();
         let get = |name: &str| lookup(fields, name);
         if let Some(name) = get("name").and_then(|(_, n)| n.scalar_text()) {
@@ -886,7 +1096,9 @@ impl Converter<'_> {
             let name = translate::template(&name, scope.at(Place::Job)).map_or(name, |t| t.text);
             out.insert("name", Value::Str(name));
         }
-        if let Some(condition) = get("if").and_then(|(k, v)| self.condition(k, v, scope.at(Place::StepIf), "the step")) {
+        if let Some(condition) =
+            get("if").and_then(|(k, v)| self.condition(k, v, scope.at(Place::StepIf), "the step"))
+        {
             out.insert("if", condition);
         }
         let mut shell = defaults.shell.clone();
@@ -909,28 +1121,16 @@ impl Converter<'_> {
                 other => self.todo(key, format!("unknown step key `{other}` was dropped"), None),
             }
         }
-        if let Some(shell) = shell {
-            out.insert("shell", Value::Str(shell));
-        }
-        if let Some(dir) = working_directory {
-            out.insert("working-directory", Value::Str(dir));
-        }
-        let mut defined: BTreeSet<String> = secrets.clone();
-        if let Some(env) = env {
-            defined.extend(env.entries.iter().map(|e| e.key.clone()));
-            out.insert("env", Value::Map(env));
-        }
-        if let Some(timeout) = timeout {
-            out.insert("timeout", Value::Str(timeout));
-        }
-        if let Some(value) = continue_on_error {
-            out.insert("continue-on-error", Value::Bool(value));
-        }
         let script = run.scalar_text().unwrap_or_default();
-        self.runner_variables(run, &script, &defined);
         match translate::template(&script, scope.at(Place::Job)) {
             Ok(translated) => {
                 self.remarks(run, translated.remarks);
+                let defined: BTreeSet<String> = env
+                    .iter()
+                    .flat_map(|e| e.entries.iter().map(|v| v.key.clone()))
+                    .chain(secrets.iter().cloned())
+                    .collect();
+                self.runner_variables(run, &script, &defined);
                 out.insert("run", Value::Str(translated.text));
             }
             Err(problems) => {
@@ -944,8 +1144,28 @@ impl Converter<'_> {
                 for line in script.lines() {
                     self.show(format!("  {line}"));
                 }
-                out.insert("run", Value::Str(failing_command("rewrite this step, see the comment above it")));
+                out.insert(
+                    "run",
+                    Value::Str(failing_command(
+                        "rewrite this step, see the comment above it",
+                    )),
+                );
             }
+        }
+        if let Some(shell) = shell {
+            out.insert("shell", Value::Str(shell));
+        }
+        if let Some(dir) = working_directory {
+            out.insert("working-directory", Value::Str(dir));
+        }
+        if let Some(env) = env {
+            out.insert("env", Value::Map(env));
+        }
+        if let Some(timeout) = timeout {
+            out.insert("timeout", Value::Str(timeout));
+        }
+        if let Some(value) = continue_on_error {
+            out.insert("continue-on-error", Value::Bool(value));
         }
         Value::Map(out)
     }
@@ -953,9 +1173,13 @@ impl Converter<'_> {
     /// Loads the converted pipeline as `slipway lint` would. Every conversion is meant to lint
     /// cleanly; an error left over is reported rather than handed over unnoticed.
     fn check_output(&mut self, pipeline_yaml: &str) {
-        let loaded = slipway_pipeline::load("slipway.yml", pipeline_yaml, &slipway_pipeline::NoTemplates);
+        let loaded =
+            slipway_pipeline::load("slipway.yml", pipeline_yaml, &slipway_pipeline::NoTemplates);
         for diagnostic in loaded.diagnostics.iter().filter(|d| d.is_error()) {
-            let (line, column) = loaded.sources.get(diagnostic.span.source).line_col(diagnostic.span.start as usize);
+            let (line, column) = loaded
+                .sources
+                .get(diagnostic.span.source)
+                .line_col(diagnostic.span.start as usize);
             self.notes.push(Note {
                 line: 1,
                 column: 1,
@@ -981,7 +1205,10 @@ impl Converter<'_> {
                 .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_')
                 .count();
             let name = &script[start..start + len];
-            if (name.starts_with("GITHUB_") || name.starts_with("RUNNER_")) && !defined.contains(name) && !found.iter().any(|f| f == name) {
+            if (name.starts_with("GITHUB_") || name.starts_with("RUNNER_"))
+                && !defined.contains(name)
+                && !found.iter().any(|f| f == name)
+            {
                 found.push(name.to_string());
             }
         }
@@ -991,11 +1218,21 @@ impl Converter<'_> {
         let mut hints: Vec<&str> = Vec::new();
         for name in &found {
             let hint = match name.as_str() {
-                "GITHUB_OUTPUT" => "write step results to a file in the workspace instead of `$GITHUB_OUTPUT`",
-                "GITHUB_ENV" => "export variables in the step that uses them, or set them under `env:`, instead of `$GITHUB_ENV`",
-                "GITHUB_PATH" => "extend `PATH` in the steps that need it instead of `$GITHUB_PATH`",
-                "GITHUB_STEP_SUMMARY" => "print the summary to the log instead of `$GITHUB_STEP_SUMMARY`",
-                "GITHUB_WORKSPACE" => "steps start in the workspace: use `$PWD` instead of `$GITHUB_WORKSPACE`",
+                "GITHUB_OUTPUT" => {
+                    "write step results to a file in the workspace instead of `$GITHUB_OUTPUT`"
+                }
+                "GITHUB_ENV" => {
+                    "export variables in the step that uses them, or set them under `env:`, instead of `$GITHUB_ENV`"
+                }
+                "GITHUB_PATH" => {
+                    "extend `PATH` in the steps that need it instead of `$GITHUB_PATH`"
+                }
+                "GITHUB_STEP_SUMMARY" => {
+                    "print the summary to the log instead of `$GITHUB_STEP_SUMMARY`"
+                }
+                "GITHUB_WORKSPACE" => {
+                    "steps start in the workspace: use `$PWD` instead of `$GITHUB_WORKSPACE`"
+                }
                 "GITHUB_SHA" | "GITHUB_REF" | "GITHUB_REF_NAME" => {
                     "set the variable under the step's `env:` from `${{ event.sha }}`, `${{ event.ref }}` or `${{ event.branch }}`"
                 }
@@ -1008,7 +1245,10 @@ impl Converter<'_> {
         let names: Vec<String> = found.iter().map(|n| format!("`${n}`")).collect();
         self.todo(
             run,
-            format!("the script uses {}, which the Slipway agent does not provide", join_words(&names)),
+            format!(
+                "the script uses {}, which the Slipway agent does not provide",
+                join_words(&names)
+            ),
             Some(hints.join("; ")),
         );
     }
@@ -1018,7 +1258,9 @@ impl Converter<'_> {
 fn matrix_reference(text: &str) -> Option<String> {
     let inner = text.trim().strip_prefix("${{")?.strip_suffix("}}")?.trim();
     let axis = inner.strip_prefix("matrix.")?;
-    axis.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-').then(|| axis.to_string())
+    axis.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        .then(|| axis.to_string())
 }
 
 /// The values a matrix axis takes in a GitHub `strategy`, including `include` entries.
@@ -1027,13 +1269,20 @@ fn matrix_values(strategy: Option<&Node>, axis: &str) -> Vec<String> {
         return Vec::new();
     };
     let mut values: Vec<String> = Vec::new();
-    if let Some((_, NodeKind::Seq(items))) = lookup(entries(matrix), axis).map(|(k, v)| (k, &v.kind)) {
+    if let Some((_, NodeKind::Seq(items))) =
+        lookup(entries(matrix), axis).map(|(k, v)| (k, &v.kind))
+    {
         values.extend(items.iter().filter_map(Node::scalar_text));
     }
     if let Some((_, include)) = lookup(entries(matrix), "include")
         && let NodeKind::Seq(items) = &include.kind
     {
-        values.extend(items.iter().filter_map(|entry| lookup(entries(entry), axis)).filter_map(|(_, v)| v.scalar_text()));
+        values.extend(
+            items
+                .iter()
+                .filter_map(|entry| lookup(entries(entry), axis))
+                .filter_map(|(_, v)| v.scalar_text()),
+        );
     }
     values
 }
@@ -1042,39 +1291,41 @@ fn matrix_values(strategy: Option<&Node>, axis: &str) -> Vec<String> {
 /// Returns the matrix and the names `matrix.*` may read, or why it cannot be converted.
 fn convert_matrix(matrix: &Node) -> Result<(Map, BTreeSet<String>), String> {
     let NodeKind::Map(fields) = &matrix.kind else {
-        return Err(format!("it is `{}`, computed when the workflow runs", shown(matrix)));
+        return Err(format!(
+            "it is `{}`, computed when the workflow runs",
+            shown(matrix)
+        ));
     };
+    let axes: Vec<String> = fields
+        .iter()
+        .map(|(k, _)| key_name(k))
+        .filter(|k| k != "include" && k != "exclude")
+        .collect();
     let mut out = Map::default();
-    let mut names = BTreeSet::new();
+    let mut names: BTreeSet<String> = axes.iter().cloned().collect();
     for (key, value) in fields {
         let name = key_name(key);
-        match name.as_str() {
-            "include" | "exclude" => {
-                let NodeKind::Seq(list) = &value.kind else {
-                    return Err(format!("`{name}` is `{}`, not a list of combinations", shown(value)));
-                };
-                let mut combinations = Vec::new();
-                for combination in list {
-                    let NodeKind::Map(pairs) = &combination.kind else {
-                        return Err(format!("an `{name}` entry is `{}`, not a mapping", shown(combination)));
-                    };
-                    let mut map = Map::default();
-                    for (k, v) in pairs {
-                        let value = matrix_value(v).ok_or_else(|| {
-                            format!("`{name}` sets `{}` to `{}`; Slipway matrix values are strings, numbers or booleans", key_name(k), shown(v))
-                        })?;
-                        if name == "include" {
-                            names.insert(key_name(k));
+        let converted = match name.as_str() {
+            "include" | "exclude" => Value::Seq(
+                combinations(&name, value)?
+                    .into_iter()
+                    .map(|map| {
+                        for entry in &map.entries {
+                            if !axes.contains(&entry.key) {
+                                unknown_axis(&name, &entry.key, &axes)?;
+                                names.insert(entry.key.clone());
+                            }
                         }
-                        map.insert(key_name(k), value);
-                    }
-                    combinations.push(Item::value(Value::Map(map)));
-                }
-                out.insert(name, Value::Seq(combinations));
-            }
+                        Ok(Item::value(Value::Map(map)))
+                    })
+                    .collect::<Result<_, String>>()?,
+            ),
             _ => {
                 let NodeKind::Seq(values) = &value.kind else {
-                    return Err(format!("axis `{name}` is `{}`, not a list of values", shown(value)));
+                    return Err(format!(
+                        "axis `{name}` is `{}`, not a list of values",
+                        shown(value)
+                    ));
                 };
                 if values.is_empty() {
                     return Err(format!("axis `{name}` has no values"));
@@ -1087,19 +1338,68 @@ fn convert_matrix(matrix: &Node) -> Result<(Map, BTreeSet<String>), String> {
                         })
                     })
                     .collect::<Result<Vec<_>, _>>()?;
-                names.insert(name.clone());
-                out.insert(name, Value::Seq(values));
+                Value::Seq(values)
             }
-        }
+        };
+        out.insert(name, converted);
     }
     Ok((out, names))
+}
+
+/// The entries of a matrix `include` or `exclude`, as flow mappings.
+fn combinations(list_name: &str, value: &Node) -> Result<Vec<Map>, String> {
+    let NodeKind::Seq(list) = &value.kind else {
+        return Err(format!(
+            "`{list_name}` is `{}`, not a list of combinations",
+            shown(value)
+        ));
+    };
+    list.iter()
+        .map(|combination| {
+            let NodeKind::Map(pairs) = &combination.kind else {
+                return Err(format!("an `{list_name}` entry is `{}`, not a mapping", shown(combination)));
+            };
+            let mut map = Map {
+                flow: true,
+                ..Map::default()
+            };
+            for (k, v) in pairs {
+                let value = matrix_value(v).ok_or_else(|| {
+                    format!(
+                        "`{list_name}` sets `{}` to `{}`; Slipway matrix values are strings, numbers or booleans",
+                        key_name(k),
+                        shown(v)
+                    )
+                })?;
+                map.insert(key_name(k), value);
+            }
+            Ok(map)
+        })
+        .collect()
+}
+
+/// A key of `include` / `exclude` that is not an axis. `exclude` may name only axes; an
+/// `include` key adds a value, unless it is so close to an axis name that Slipway's lint
+/// reads it as a misspelling of that axis.
+fn unknown_axis(list_name: &str, key: &str, axes: &[String]) -> Result<(), String> {
+    if list_name == "exclude" {
+        return Err(format!("`exclude` names `{key}`, which is not an axis"));
+    }
+    match slipway_pipeline::diagnostic::suggest(key, axes.iter().map(String::as_str)) {
+        Some(axis) => Err(format!(
+            "`include` adds `{key}`, which Slipway would take for a misspelling of the axis `{axis}`"
+        )),
+        None => Ok(()),
+    }
 }
 
 fn matrix_value(node: &Node) -> Option<Value> {
     match &node.kind {
         NodeKind::Str(s, _) if !s.contains("${{") => Some(Value::Str(s.clone())),
         NodeKind::Int(n) => Some(Value::Number(n.to_string())),
-        NodeKind::Float(f) if f.is_finite() => Some(Value::Number(slipway_pipeline::expr::format_number(*f))),
+        NodeKind::Float(f) if f.is_finite() => {
+            Some(Value::Number(slipway_pipeline::expr::format_number(*f)))
+        }
         NodeKind::Bool(b) => Some(Value::Bool(*b)),
         _ => None,
     }
@@ -1113,36 +1413,66 @@ fn failing_command(what: &str) -> String {
 }
 
 /// A step that fails with a TODO: it stands where something could not be converted.
-fn placeholder_value(name: Option<&str>, what: &str) -> Value {
+fn placeholder(name: Option<&str>, condition: Option<Value>, what: &str) -> Value {
     let mut step = Map::default();
     let label = match name {
         Some(name) => format!("{name} (TODO: {what})"),
         None => format!("TODO: {what}"),
     };
     step.insert("name", Value::Str(label));
+    if let Some(condition) = condition {
+        step.insert("if", condition);
+    }
     step.insert("run", Value::Str(failing_command(what)));
     Value::Map(step)
 }
 
 fn placeholder_step(what: &str) -> Item {
-    Item::value(placeholder_value(None, what))
+    Item::value(placeholder(None, None, what))
 }
 
 /// The stage (cost class) a job most likely belongs to, from words in its id and name.
 fn infer_stage(id: &str, name: Option<&str>) -> &'static str {
     const RULES: &[(&str, &[&str])] = &[
-        ("integration", &["integration", "e2e", "smoke", "acceptance"]),
+        (
+            "integration",
+            &["integration", "e2e", "smoke", "acceptance"],
+        ),
         ("deploy", &["deploy", "release", "publish"]),
-        ("scan", &["audit", "scan", "security", "codeql", "analyze", "analyse", "vuln", "deny"]),
-        ("validate", &["fmt", "format", "rustfmt", "lint", "clippy", "check", "style", "typecheck"]),
+        (
+            "scan",
+            &[
+                "audit", "scan", "security", "codeql", "analyze", "analyse", "vuln", "deny",
+            ],
+        ),
+        (
+            "validate",
+            &[
+                "fmt",
+                "format",
+                "rustfmt",
+                "lint",
+                "clippy",
+                "check",
+                "style",
+                "typecheck",
+            ],
+        ),
         ("build", &["build", "compile", "package", "dist", "bundle"]),
         ("test", &["test", "unit", "spec", "coverage"]),
     ];
     let text = format!("{id} {}", name.unwrap_or_default()).to_ascii_lowercase();
-    let words: Vec<&str> = text.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let words: Vec<&str> = text
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
     RULES
         .iter()
-        .find(|(_, prefixes)| words.iter().any(|w| prefixes.iter().any(|p| w.starts_with(p))))
+        .find(|(_, prefixes)| {
+            words
+                .iter()
+                .any(|w| prefixes.iter().any(|p| w.starts_with(p)))
+        })
         .map_or("test", |(stage, _)| stage)
 }
 
@@ -1156,7 +1486,10 @@ mod tests {
         assert_eq!(infer_stage("clippy", Some("Lints")), "validate");
         assert_eq!(infer_stage("integration-tests", None), "integration");
         assert_eq!(infer_stage("e2e", None), "integration");
-        assert_eq!(infer_stage("build", Some("Build (${{ matrix.os }})")), "build");
+        assert_eq!(
+            infer_stage("build", Some("Build (${{ matrix.os }})")),
+            "build"
+        );
         assert_eq!(infer_stage("analyze", Some("CodeQL")), "scan");
         assert_eq!(infer_stage("publish-crate", None), "deploy");
         assert_eq!(infer_stage("unit", None), "test");
@@ -1165,13 +1498,19 @@ mod tests {
 
     #[test]
     fn failing_commands_quote_safely() {
-        assert_eq!(failing_command("replace it's ${{ x }}"), "echo 'TODO(slipway import): replace it'\\''s $ {{ x }}' >&2 && exit 1");
+        assert_eq!(
+            failing_command("replace it's ${{ x }}"),
+            "echo 'TODO(slipway import): replace it'\\''s $ {{ x }}' >&2 && exit 1"
+        );
     }
 
     #[test]
     fn matrix_references() {
         assert_eq!(matrix_reference("${{ matrix.os }}").as_deref(), Some("os"));
-        assert_eq!(matrix_reference(" ${{matrix.runner-os}} ").as_deref(), Some("runner-os"));
+        assert_eq!(
+            matrix_reference(" ${{matrix.runner-os}} ").as_deref(),
+            Some("runner-os")
+        );
         assert_eq!(matrix_reference("ubuntu-latest"), None);
         assert_eq!(matrix_reference("${{ matrix.os }}-x"), None);
     }

@@ -272,7 +272,12 @@ impl<'a> Checker<'a> {
                 );
             }
             let axes = self.matrix(id, job);
-            let needs = transitive_needs(jobs, id);
+            // Only expressions reading `jobs.<id>` need the ancestors; most jobs have none.
+            let needs = if reads_jobs_context(job) {
+                transitive_needs(jobs, id)
+            } else {
+                HashSet::new()
+            };
             let job_scope = ExprScope {
                 matrix: axes.as_ref(),
                 jobs: Some(&needs),
@@ -1170,6 +1175,29 @@ fn job_templates(job: &Job) -> Vec<&Template> {
         out.extend(step.env.iter().flat_map(|e| e.values()));
     }
     out
+}
+
+fn reads_jobs_context(job: &Job) -> bool {
+    let mut found = false;
+    let mut visit =
+        |e: &Expr| found |= matches!(&e.kind, ExprKind::Context(name) if name == "jobs");
+    let conditions = job.condition.iter().chain(
+        job.steps
+            .iter()
+            .flatten()
+            .filter_map(|s| s.condition.as_ref()),
+    );
+    for condition in conditions {
+        expr::walk(&condition.expr, &mut visit);
+    }
+    for template in job_templates(job) {
+        for segment in &template.segments {
+            if let Segment::Expr(e, _) = segment {
+                expr::walk(e, &mut visit);
+            }
+        }
+    }
+    found
 }
 
 /// Every job `id` depends on, directly or through others.

@@ -167,39 +167,59 @@ fn yaml_hint(info: &str) -> Option<String> {
 fn tab_indentation(file: &SourceFile, source: SourceId) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     let mut offset = 0;
-    let mut in_block_scalar = false;
+    // Indentation of the line that opened a block scalar (`run: |`): deeper lines are its
+    // content, where tabs are ordinary text.
+    let mut block_parent: Option<usize> = None;
     for line in file.text.split_inclusive('\n') {
-        let indent: &str = &line[..line.len() - line.trim_start_matches([' ', '\t']).len()];
+        let spaces = line.len() - line.trim_start_matches(' ').len();
         let content = line.trim();
-        if !content.is_empty() && !content.starts_with('#') {
-            if let Some(tab) = indent.find('\t') {
-                if !in_block_scalar {
-                    let at = offset + tab;
-                    diagnostics.push(
-                        Diagnostic::new(
-                            Code::TabIndentation,
-                            Span::new(source, at, at + 1),
-                            "tab character used for indentation",
-                        )
-                        .with_help(
-                            "YAML allows only spaces for indentation; replace the tab with spaces",
-                        ),
-                    );
-                }
-            } else if !indent.is_empty() || !in_block_scalar {
-                in_block_scalar = false;
-            }
-            if content.ends_with('|')
-                || content.ends_with('>')
-                || content.ends_with("|-")
-                || content.ends_with(">-")
+        let inside_block = block_parent.is_some_and(|parent| content.is_empty() || spaces > parent);
+        if !inside_block {
+            block_parent = None;
+            let indent = &line[..line.len() - line.trim_start_matches([' ', '\t']).len()];
+            if !content.is_empty()
+                && !content.starts_with('#')
+                && let Some(tab) = indent.find('\t')
             {
-                in_block_scalar = true;
+                let at = offset + tab;
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::TabIndentation,
+                        Span::new(source, at, at + 1),
+                        "tab character used for indentation",
+                    )
+                    .with_help(
+                        "YAML allows only spaces for indentation; replace the tab with spaces",
+                    ),
+                );
+            }
+            if opens_block_scalar(content) {
+                block_parent = Some(spaces);
             }
         }
         offset += line.len();
     }
     diagnostics
+}
+
+/// Whether a line ends with a block scalar header: `|`, `>`, with chomping or indentation
+/// indicators (`|-`, `>+`, `|2`), after a key or a list dash.
+fn opens_block_scalar(content: &str) -> bool {
+    let content = match content.find(" #") {
+        Some(comment) => content[..comment].trim_end(),
+        None => content,
+    };
+    let Some(header_start) = content.rfind(['|', '>']) else {
+        return false;
+    };
+    let (before, header) = content.split_at(header_start);
+    header[1..]
+        .chars()
+        .all(|c| matches!(c, '-' | '+' | '0'..='9'))
+        && (before.is_empty()
+            || before.ends_with(": ")
+            || before.ends_with("- ")
+            || before.ends_with(':'))
 }
 
 /// Maps saphyr's character indices to byte offsets.
@@ -264,6 +284,7 @@ impl Builder {
                         span: Span::new(self.source, start, end),
                     },
                     anchor,
+                    1,
                 )?;
             }
             Event::SequenceStart(anchor, _) => {
@@ -279,7 +300,7 @@ impl Builder {
                         kind: NodeKind::Seq(items),
                         span: Span::new(self.source, start, end),
                     };
-                    self.push(node, anchor)?;
+                    self.push(node, anchor, 1)?;
                 }
             }
             Event::MappingEnd => {
@@ -289,7 +310,7 @@ impl Builder {
                         kind: NodeKind::Map(entries),
                         span: Span::new(self.source, start, end),
                     };
-                    self.push(node, anchor)?;
+                    self.push(node, anchor, 1)?;
                 }
             }
             Event::Alias(id) => {
@@ -300,17 +321,30 @@ impl Builder {
                         "alias refers to an anchor that is not defined before it",
                     )));
                 };
+                let size = target.count();
+                if self.nodes + size > MAX_NODES {
+                    return Err(Box::new(
+                        Diagnostic::new(
+                            Code::YamlSyntax,
+                            Span::new(self.source, start, end),
+                            format!("the document expands to more than {MAX_NODES} nodes"),
+                        )
+                        .with_help("aliases that repeat large anchors multiply the document's size; expand fewer of them"),
+                    ));
+                }
                 let mut node = target.clone();
                 node.span = Span::new(self.source, start, end.max(start + 1));
-                self.push(node, 0)?;
+                self.push(node, 0, size)?;
             }
             Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
         }
         Ok(())
     }
 
-    fn push(&mut self, node: Node, anchor: usize) -> Result<(), Box<Diagnostic>> {
-        self.nodes += node.count();
+    /// Adds a finished node to its parent; `size` is how many nodes it adds to the document
+    /// (1, or an alias's whole expansion).
+    fn push(&mut self, node: Node, anchor: usize, size: usize) -> Result<(), Box<Diagnostic>> {
+        self.nodes += size;
         if self.nodes > MAX_NODES {
             return Err(Box::new(
                 Diagnostic::new(
@@ -469,6 +503,14 @@ mod tests {
         let (_, diags) = tree("a:\n\tb: 1\n");
         assert_eq!(diags.len(), 1);
         assert_eq!(diags[0].code, Code::TabIndentation);
+        // Tabs inside a block scalar's content are text, not indentation.
+        let (root, diags) = tree("run: |\n  make \\\n  \t-j4\n  \tdone\nnext: 1\n");
+        assert!(diags.is_empty(), "{diags:?}");
+        assert!(root.is_some());
+        let (_, diags) = tree("steps:\n  - run: |-\n      a\n      \tb\n  - run: x\n");
+        assert!(diags.is_empty(), "{diags:?}");
+        assert!(opens_block_scalar("- run: >2 # comment"));
+        assert!(!opens_block_scalar("run: echo a | grep b"));
     }
 
     #[test]

@@ -78,10 +78,10 @@ fn load_locate_plan(text: &str) -> Result<(), TestCaseError> {
 
 // --- Structured YAML -------------------------------------------------------------------------
 //
-// Arbitrary strings almost never get past the YAML parser, so this generator writes valid YAML
-// whose keys mostly follow the pipeline format (each key proposes the keys found under it), with
-// values that are expressions, durations, crons, globs, names and some junk: that reaches the
-// model reader and the semantic checks.
+// Arbitrary strings almost never get past the YAML parser, so these generators write YAML (valid
+// apart from a few deliberate oddities) whose keys mostly follow the pipeline format (each key
+// proposes the keys found under it), with values that are expressions, durations, crons, globs,
+// names and some junk: that reaches the model reader and the semantic checks.
 
 #[derive(Clone, Debug)]
 enum Yaml {
@@ -405,7 +405,8 @@ fn scalar(key: &'static str) -> impl Strategy<Value = Yaml> {
     ]
 }
 
-/// A key under `parent`, with the context its own value is generated in.
+/// A key under `parent`, with the context its own value is generated in (`"junk"`, which no
+/// table knows, for made-up keys).
 fn key(parent: &'static str) -> impl Strategy<Value = (String, &'static str)> {
     prop_oneof![
         12 => select(children(parent)).prop_map(|key| (key.to_string(), key)),
@@ -428,8 +429,10 @@ fn value(key: &'static str, depth: u32) -> BoxedStrategy<Yaml> {
     };
     prop_oneof![
         scalars => scalar(key),
-        2 => (vec(value(key, depth - 1), 0..4), prop::bool::weighted(0.3)).prop_map(|(items, flow)| Yaml::Seq(items, flow)),
-        maps => (vec(entry(key, depth - 1), 0..4), prop::bool::weighted(0.2)).prop_map(|(entries, flow)| Yaml::Map(entries, flow)),
+        2 => (vec(value(key, depth - 1), 0..4), prop::bool::weighted(0.3))
+            .prop_map(|(items, flow)| Yaml::Seq(items, flow)),
+        maps => (vec(entry(key, depth - 1), 0..4), prop::bool::weighted(0.2))
+            .prop_map(|(entries, flow)| Yaml::Map(entries, flow)),
     ]
     .boxed()
 }
@@ -1007,11 +1010,21 @@ fn parse_and_eval(text: &str) {
     }
 }
 
+/// Any text, or text made of YAML punctuation, which finds parser states plain text rarely does.
+fn any_text() -> impl Strategy<Value = String> {
+    prop_oneof!["(?s).{0,400}", "[a-z0-9:{}\\[\\],#&*!|>'\"$ \n-]{0,300}"]
+}
+
+/// Any text, or text made of the expression language's characters.
+fn any_expression_text() -> impl Strategy<Value = String> {
+    prop_oneof!["(?s).{0,80}", "[a-z0-9 .()\\[\\]'!=<>&|,${}x-]{0,60}"]
+}
+
 proptest! {
     #![proptest_config(config(1000))]
 
     #[test]
-    fn load_never_panics_on_arbitrary_text(text in prop_oneof!["(?s).{0,400}", "[a-z0-9:{}\\[\\],#&*!|>'\"$ \n-]{0,300}"]) {
+    fn load_never_panics_on_arbitrary_text(text in any_text()) {
         load_locate_plan(&text)?;
     }
 
@@ -1021,7 +1034,7 @@ proptest! {
     }
 
     #[test]
-    fn expression_parsing_never_panics_on_arbitrary_text(text in prop_oneof!["(?s).{0,80}", "[a-z0-9 .()\\[\\]'!=<>&|,${}x-]{0,60}"]) {
+    fn expression_parsing_never_panics_on_arbitrary_text(text in any_expression_text()) {
         parse_and_eval(&text);
     }
 
@@ -1030,9 +1043,9 @@ proptest! {
         let parsed = expr::parse(&text);
         prop_assert!(parsed.is_ok(), "{text:?} does not parse: {parsed:?}");
         let wrapped = format!("${{{{ {text} }}}}");
-        prop_assert!(expr::parse_template(&wrapped).is_ok(), "{wrapped:?} does not parse as a template");
-        prop_assert!(expr::parse_condition(&text).is_ok(), "{text:?} does not parse as a condition");
-        prop_assert!(expr::parse_condition(&wrapped).is_ok(), "{wrapped:?} does not parse as a condition");
+        prop_assert!(expr::parse_template(&wrapped).is_ok(), "{wrapped:?}: not a template");
+        prop_assert!(expr::parse_condition(&text).is_ok(), "{text:?}: not a condition");
+        prop_assert!(expr::parse_condition(&wrapped).is_ok(), "{wrapped:?}: not a condition");
         parse_and_eval(&text);
         parse_and_eval(&wrapped);
     }

@@ -13,9 +13,11 @@ struct ImportReport<'a> {
 }
 
 pub fn github_actions(args: &ImportArgs) -> anyhow::Result<Outcome> {
-    let text = std::fs::read_to_string(&args.workflow).with_context(|| format!("cannot read {}", args.workflow.display()))?;
+    let text = std::fs::read_to_string(&args.workflow)
+        .with_context(|| format!("cannot read {}", args.workflow.display()))?;
     let name = args.workflow.display().to_string();
-    let conversion = slipway_import::github_actions::convert(&text, &name).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    let conversion = slipway_import::github_actions::convert(&text, &name)
+        .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     let complete = conversion.is_complete();
     let write = complete || args.force;
     let mut written = None;
@@ -42,17 +44,39 @@ pub fn github_actions(args: &ImportArgs) -> anyhow::Result<Outcome> {
                 NoteKind::Translated => "note",
                 NoteKind::Untranslated => "not translated",
             };
-            let suggestion = note.suggestion.as_ref().map(|s| format!("\n  hint: {s}")).unwrap_or_default();
-            eprintln!("{name}:{}:{}: {kind}: {}{suggestion}", note.line, note.column, note.message);
+            let suggestion = note
+                .suggestion
+                .as_ref()
+                .map(|s| format!("\n  hint: {s}"))
+                .unwrap_or_default();
+            eprintln!(
+                "{name}:{}:{}: {kind}: {}{suggestion}",
+                note.line, note.column, note.message
+            );
         }
-        let untranslated = conversion.notes.iter().filter(|n| matches!(n.kind, NoteKind::Untranslated)).count();
+        let untranslated = conversion
+            .notes
+            .iter()
+            .filter(|n| matches!(n.kind, NoteKind::Untranslated))
+            .count();
         if let Some(path) = &written {
             eprintln!("wrote {path}");
         }
         if untranslated > 0 {
-            let what = if write { "written anyway (--force)" } else { "not written; pass --force to write it anyway" };
-            eprintln!("{untranslated} part{} could not be translated; the pipeline was {what}", if untranslated == 1 { "" } else { "s" });
+            let what = if write {
+                "written anyway (--force)"
+            } else {
+                "not written; pass --force to write it anyway"
+            };
+            eprintln!(
+                "{untranslated} part{} could not be translated; the pipeline was {what}",
+                if untranslated == 1 { "" } else { "s" }
+            );
         }
     }
-    Ok(if complete { Outcome::Success } else { Outcome::Failed })
+    Ok(if complete {
+        Outcome::Success
+    } else {
+        Outcome::Failed
+    })
 }

@@ -32,13 +32,51 @@ fn detect(root: &Path) -> Vec<Project> {
 }
 
 /// The jobs for one project kind: (id, stage, needs, cache key file, cache paths, commands).
-fn jobs(project: Project, root: &Path) -> Vec<(String, &'static str, Option<String>, Option<&'static str>, Vec<&'static str>, Vec<String>)> {
+fn jobs(
+    project: Project,
+    root: &Path,
+) -> Vec<(
+    String,
+    &'static str,
+    Option<String>,
+    Option<&'static str>,
+    Vec<&'static str>,
+    Vec<String>,
+)> {
     match project {
         Project::Cargo => vec![
-            ("fmt".into(), "validate", None, None, vec![], vec!["cargo fmt --all --check".into()]),
-            ("clippy".into(), "validate", None, Some("Cargo.lock"), vec!["target"], vec!["cargo clippy --all-targets --locked -- -D warnings".into()]),
-            ("test".into(), "test", Some("fmt".into()), Some("Cargo.lock"), vec!["target"], vec!["cargo test --locked".into()]),
-            ("build".into(), "build", Some("fmt".into()), Some("Cargo.lock"), vec!["target"], vec!["cargo build --release --locked".into()]),
+            (
+                "fmt".into(),
+                "validate",
+                None,
+                None,
+                vec![],
+                vec!["cargo fmt --all --check".into()],
+            ),
+            (
+                "clippy".into(),
+                "validate",
+                None,
+                Some("Cargo.lock"),
+                vec!["target"],
+                vec!["cargo clippy --all-targets --locked -- -D warnings".into()],
+            ),
+            (
+                "test".into(),
+                "test",
+                Some("fmt".into()),
+                Some("Cargo.lock"),
+                vec!["target"],
+                vec!["cargo test --locked".into()],
+            ),
+            (
+                "build".into(),
+                "build",
+                Some("fmt".into()),
+                Some("Cargo.lock"),
+                vec!["target"],
+                vec!["cargo build --release --locked".into()],
+            ),
         ],
         Project::Npm => {
             let scripts = std::fs::read_to_string(root.join("package.json"))
@@ -47,16 +85,45 @@ fn jobs(project: Project, root: &Path) -> Vec<(String, &'static str, Option<Stri
                 .and_then(|v| v.get("scripts").cloned())
                 .unwrap_or_default();
             let has_script = |name: &str| scripts.get(name).is_some();
-            let lock = if root.join("package-lock.json").exists() { Some("package-lock.json") } else { None };
-            let install = if lock.is_some() { "npm ci" } else { "npm install" };
+            let lock = if root.join("package-lock.json").exists() {
+                Some("package-lock.json")
+            } else {
+                None
+            };
+            let install = if lock.is_some() {
+                "npm ci"
+            } else {
+                "npm install"
+            };
             let mut out = Vec::new();
             if has_script("lint") {
-                out.push(("npm-lint".into(), "validate", None, lock, vec!["node_modules"], vec![install.into(), "npm run lint".into()]));
+                out.push((
+                    "npm-lint".into(),
+                    "validate",
+                    None,
+                    lock,
+                    vec!["node_modules"],
+                    vec![install.into(), "npm run lint".into()],
+                ));
             }
             let needs = has_script("lint").then(|| "npm-lint".to_string());
-            out.push(("npm-test".into(), "test", needs.clone(), lock, vec!["node_modules"], vec![install.into(), "npm test".into()]));
+            out.push((
+                "npm-test".into(),
+                "test",
+                needs.clone(),
+                lock,
+                vec!["node_modules"],
+                vec![install.into(), "npm test".into()],
+            ));
             if has_script("build") {
-                out.push(("npm-build".into(), "build", needs, lock, vec!["node_modules"], vec![install.into(), "npm run build".into()]));
+                out.push((
+                    "npm-build".into(),
+                    "build",
+                    needs,
+                    lock,
+                    vec!["node_modules"],
+                    vec![install.into(), "npm run build".into()],
+                ));
             }
             out
         }
@@ -72,12 +139,29 @@ fn jobs(project: Project, root: &Path) -> Vec<(String, &'static str, Option<Stri
                 None,
                 None,
                 vec![],
-                vec!["python3 -m venv .venv".into(), format!(". .venv/bin/activate && {install} && python3 -m pytest")],
+                vec![
+                    "python3 -m venv .venv".into(),
+                    format!(". .venv/bin/activate && {install} && python3 -m pytest"),
+                ],
             )]
         }
         Project::Go => vec![
-            ("go-vet".into(), "validate", None, None, vec![], vec!["go vet ./...".into()]),
-            ("go-test".into(), "test", Some("go-vet".into()), Some("go.sum"), vec!["~/go/pkg/mod"], vec!["go test -race ./...".into()]),
+            (
+                "go-vet".into(),
+                "validate",
+                None,
+                None,
+                vec![],
+                vec!["go vet ./...".into()],
+            ),
+            (
+                "go-test".into(),
+                "test",
+                Some("go-vet".into()),
+                Some("go.sum"),
+                vec!["~/go/pkg/mod"],
+                vec!["go test -race ./...".into()],
+            ),
         ],
     }
 }
@@ -85,13 +169,20 @@ fn jobs(project: Project, root: &Path) -> Vec<(String, &'static str, Option<Stri
 /// The starter pipeline for a repository.
 fn starter(root: &Path) -> String {
     let projects = detect(root);
-    let name = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "app".into());
+    let name = root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "app".into());
     let mut out = String::new();
     out.push_str("# yaml-language-server: $schema=./.slipway/schema.json\n");
-    out.push_str("# Slipway pipeline. Reference: docs/pipeline.md. Check it with `slipway lint`,\n");
+    out.push_str(
+        "# Slipway pipeline. Reference: docs/pipeline.md. Check it with `slipway lint`,\n",
+    );
     out.push_str("# see what a change would run with `slipway plan`.\n");
     out.push_str(&format!("version: 1\nname: {}\n\n", yaml_string(&name)));
-    out.push_str("on:\n  push: { branches: [main] }\n  pull_request: { branches: [main] }\n  manual: {}\n\n");
+    out.push_str(
+        "on:\n  push: { branches: [main] }\n  pull_request: { branches: [main] }\n  manual: {}\n\n",
+    );
     out.push_str("concurrency: { group: \"${{ event.ref }}\", cancel-in-progress: true }\n\n");
     out.push_str("defaults:\n  timeout: 30m\n\njobs:\n");
     let mut any = false;
@@ -124,12 +215,21 @@ fn starter(root: &Path) -> String {
 /// A plain YAML scalar when safe, otherwise a double-quoted one.
 fn yaml_string(text: &str) -> String {
     let plain = !text.is_empty()
-        && text.chars().all(|c| c.is_ascii_alphanumeric() || " -_./=&|>~'".contains(c))
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || " -_./=&|>~'".contains(c))
         && !text.starts_with(['-', '&', '|', '>', '\'', ' ', '~'])
         && !text.ends_with(' ')
-        && !matches!(text, "true" | "false" | "null" | "on" | "off" | "yes" | "no")
+        && !matches!(
+            text,
+            "true" | "false" | "null" | "on" | "off" | "yes" | "no"
+        )
         && text.parse::<f64>().is_err();
-    if plain { text.to_string() } else { serde_json::to_string(text).unwrap_or_default() }
+    if plain {
+        text.to_string()
+    } else {
+        serde_json::to_string(text).unwrap_or_default()
+    }
 }
 
 pub fn run(args: &InitArgs) -> anyhow::Result<Outcome> {
@@ -137,26 +237,40 @@ pub fn run(args: &InitArgs) -> anyhow::Result<Outcome> {
     let root = slipway_vcs::toplevel(&cwd).unwrap_or_else(|_| cwd.clone());
     let target = root.join(DEFAULT_FILE);
     if target.exists() && !args.force {
-        bail!("{} already exists\n  hint: pass --force to overwrite it", target.display());
+        bail!(
+            "{} already exists\n  hint: pass --force to overwrite it",
+            target.display()
+        );
     }
     let text = starter(&root);
     let loaded = slipway_pipeline::load(DEFAULT_FILE, &text, &slipway_pipeline::NoTemplates);
     if loaded.has_errors() {
-        bail!("the generated pipeline does not lint (a bug in `init`): {:?}", loaded.diagnostics);
+        bail!(
+            "the generated pipeline does not lint (a bug in `init`): {:?}",
+            loaded.diagnostics
+        );
     }
     write_atomically(&target, &text)?;
     add_to_gitignore(&root)?;
     // Editors read the schema named by the modeline; the state directory is local, so
     // `init` (and `slipway schema > .slipway/schema.json`) puts a fresh copy there.
     let state = root.join(".slipway");
-    std::fs::create_dir_all(&state).with_context(|| format!("cannot create {}", state.display()))?;
+    std::fs::create_dir_all(&state)
+        .with_context(|| format!("cannot create {}", state.display()))?;
     let schema = serde_json::to_string_pretty(&slipway_pipeline::schema::pipeline_schema())?;
     write_atomically(&state.join("schema.json"), &schema)?;
-    let kinds: Vec<String> = detect(&root).iter().map(|p| format!("{p:?}").to_lowercase()).collect();
+    let kinds: Vec<String> = detect(&root)
+        .iter()
+        .map(|p| format!("{p:?}").to_lowercase())
+        .collect();
     println!(
         "wrote {} ({})",
         target.display(),
-        if kinds.is_empty() { "no known project files found: a placeholder job".to_string() } else { format!("detected: {}", kinds.join(", ")) }
+        if kinds.is_empty() {
+            "no known project files found: a placeholder job".to_string()
+        } else {
+            format!("detected: {}", kinds.join(", "))
+        }
     );
     println!("next: `slipway lint`, then `slipway plan`");
     Ok(Outcome::Success)
@@ -165,9 +279,16 @@ pub fn run(args: &InitArgs) -> anyhow::Result<Outcome> {
 /// Writes through a temporary file and a rename, so a crash never leaves half a file.
 pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".{}.tmp-{}", path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(), std::process::id()));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
     std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot move {} into place", path.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("cannot move {} into place", path.display()))?;
     Ok(())
 }
 
@@ -175,7 +296,12 @@ pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
 fn add_to_gitignore(root: &Path) -> anyhow::Result<()> {
     let path = root.join(".gitignore");
     let existing = std::fs::read_to_string(&path).unwrap_or_default();
-    if existing.lines().any(|l| matches!(l.trim(), ".slipway" | ".slipway/" | "/.slipway" | "/.slipway/")) {
+    if existing.lines().any(|l| {
+        matches!(
+            l.trim(),
+            ".slipway" | ".slipway/" | "/.slipway" | "/.slipway/"
+        )
+    }) {
         return Ok(());
     }
     let mut text = existing;
@@ -196,19 +322,43 @@ mod tests {
         for (file, text) in [
             ("Cargo.toml", "[package]\nname = \"x\"\n"),
             ("Cargo.lock", ""),
-            ("package.json", r#"{"scripts": {"lint": "eslint .", "build": "tsc", "test": "jest"}}"#),
+            (
+                "package.json",
+                r#"{"scripts": {"lint": "eslint .", "build": "tsc", "test": "jest"}}"#,
+            ),
             ("package-lock.json", "{}"),
             ("requirements.txt", "requests==2.32.0\n"),
             ("go.mod", "module x\n"),
         ] {
             std::fs::write(dir.path().join(file), text).unwrap();
         }
-        assert_eq!(detect(dir.path()), [Project::Cargo, Project::Npm, Project::Python, Project::Go]);
+        assert_eq!(
+            detect(dir.path()),
+            [Project::Cargo, Project::Npm, Project::Python, Project::Go]
+        );
         let text = starter(dir.path());
         let loaded = slipway_pipeline::load("slipway.yml", &text, &slipway_pipeline::NoTemplates);
-        assert!(loaded.diagnostics.is_empty(), "{text}\n{:?}", loaded.diagnostics);
-        for job in ["fmt", "clippy", "test", "build", "npm-lint", "npm-test", "npm-build", "pytest", "go-vet", "go-test"] {
-            assert!(loaded.pipeline.jobs.as_ref().unwrap().contains_key(job), "{job}");
+        assert!(
+            loaded.diagnostics.is_empty(),
+            "{text}\n{:?}",
+            loaded.diagnostics
+        );
+        for job in [
+            "fmt",
+            "clippy",
+            "test",
+            "build",
+            "npm-lint",
+            "npm-test",
+            "npm-build",
+            "pytest",
+            "go-vet",
+            "go-test",
+        ] {
+            assert!(
+                loaded.pipeline.jobs.as_ref().unwrap().contains_key(job),
+                "{job}"
+            );
         }
     }
 

@@ -18,12 +18,19 @@ pub fn run(args: &LintArgs) -> anyhow::Result<Outcome> {
     if args.json {
         let report = LintReport {
             ok,
-            diagnostics: loaded.diagnostics.iter().map(|d| d.located(&loaded.sources)).collect(),
+            diagnostics: loaded
+                .diagnostics
+                .iter()
+                .map(|d| d.located(&loaded.sources))
+                .collect(),
         };
         println!("{}", serde_json::to_string(&report)?);
     } else if args.short {
         for diagnostic in &loaded.diagnostics {
-            println!("{}", render::short_line(&diagnostic.located(&loaded.sources)));
+            println!(
+                "{}",
+                render::short_line(&diagnostic.located(&loaded.sources))
+            );
         }
     } else {
         print!("{}", render::human(&loaded.diagnostics, &loaded.sources));
@@ -33,5 +40,9 @@ pub fn run(args: &LintArgs) -> anyhow::Result<Outcome> {
             println!("{}: {}", file.display, render::counts(&loaded.diagnostics));
         }
     }
-    Ok(if ok { Outcome::Success } else { Outcome::Failed })
+    Ok(if ok {
+        Outcome::Success
+    } else {
+        Outcome::Failed
+    })
 }

@@ -26,19 +26,31 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Outcome> {
     let loaded = file.load();
     if loaded.has_errors() {
         eprint!("{}", render::human(&loaded.diagnostics, &loaded.sources));
-        eprintln!("{}: {}; fix them to plan (see `slipway lint`)", file.display, render::counts(&loaded.diagnostics));
+        eprintln!(
+            "{}: {}; fix them to plan (see `slipway lint`)",
+            file.display,
+            render::counts(&loaded.diagnostics)
+        );
         return Ok(Outcome::Failed);
     }
     let event = event(args, &file);
     let changed: Option<Vec<String>> = match &args.changed_files {
-        Some(files) => Some(files.iter().map(|f| f.trim().to_string()).filter(|f| !f.is_empty()).collect()),
+        Some(files) => Some(
+            files
+                .iter()
+                .map(|f| f.trim().to_string())
+                .filter(|f| !f.is_empty())
+                .collect(),
+        ),
         None if file.in_git => match slipway_vcs::changed_files(&file.root, args.base.as_deref()) {
             Ok(files) => Some(files),
             Err(error) => {
                 if args.base.is_some() {
                     anyhow::bail!("cannot compute the changed files: {error}");
                 }
-                eprintln!("note: changed files unknown ({error}); path filters are treated as matching");
+                eprintln!(
+                    "note: changed files unknown ({error}); path filters are treated as matching"
+                );
                 None
             }
         },
@@ -80,7 +92,10 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Outcome> {
 }
 
 fn event(args: &PlanArgs, file: &PipelineFile) -> Event {
-    let head = file.in_git.then(|| slipway_vcs::head(&file.root).ok()).flatten();
+    let head = file
+        .in_git
+        .then(|| slipway_vcs::head(&file.root).ok())
+        .flatten();
     let git_ref = match (&args.tag, &args.branch) {
         (Some(tag), _) => format!("refs/tags/{tag}"),
         (None, Some(branch)) => format!("refs/heads/{branch}"),
@@ -98,12 +113,16 @@ fn event(args: &PlanArgs, file: &PipelineFile) -> Event {
     };
     let base = (kind == EventKind::PullRequest).then(|| {
         let base = args.base.as_deref().unwrap_or("main");
-        base.trim_start_matches("refs/heads/").trim_start_matches("origin/").to_string()
+        base.trim_start_matches("refs/heads/")
+            .trim_start_matches("origin/")
+            .to_string()
     });
     Event {
         kind,
         git_ref,
-        sha: head.as_ref().map_or_else(|| "0".repeat(40), |h| h.sha.clone()),
+        sha: head
+            .as_ref()
+            .map_or_else(|| "0".repeat(40), |h| h.sha.clone()),
         actor: std::env::var("SLIPWAY_ACTOR")
             .ok()
             .or_else(|| head.as_ref().map(|h| h.actor.clone()))
@@ -116,12 +135,24 @@ fn human(plan: &Plan, event: &Event, changed: Option<&[String]>) -> String {
     let mut out = String::new();
     let short_sha: String = event.sha.chars().take(7).collect();
     let change = match changed {
-        Some(files) => format!("{} changed file{}", files.len(), if files.len() == 1 { "" } else { "s" }),
+        Some(files) => format!(
+            "{} changed file{}",
+            files.len(),
+            if files.len() == 1 { "" } else { "s" }
+        ),
         None => "changed files unknown".into(),
     };
     let on = event.branch().or(event.tag()).unwrap_or(&event.git_ref);
-    out.push_str(&format!("plan for {} on {on} ({short_sha}), {change}\n", event.kind.as_str()));
-    let width = plan.jobs.iter().map(|j| j.id.chars().count()).max().unwrap_or(0);
+    out.push_str(&format!(
+        "plan for {} on {on} ({short_sha}), {change}\n",
+        event.kind.as_str()
+    ));
+    let width = plan
+        .jobs
+        .iter()
+        .map(|j| j.id.chars().count())
+        .max()
+        .unwrap_or(0);
     let mut level = usize::MAX;
     for job in &plan.jobs {
         if job.level != level {
@@ -134,7 +165,14 @@ fn human(plan: &Plan, event: &Event, changed: Option<&[String]>) -> String {
             (None, false) => format!("needs {}", job.needs.join(", ")),
             (None, true) => String::new(),
         };
-        out.push_str(&format!("  {mark}  {:<width$}  {:<11}  {detail}\n", job.id, job.stage).trim_end().to_string());
+        out.push_str(
+            &format!(
+                "  {mark}  {:<width$}  {:<11}  {detail}\n",
+                job.id, job.stage
+            )
+            .trim_end()
+            .to_string(),
+        );
         out.push('\n');
     }
     let running = plan.jobs.iter().filter(|j| j.runs).count();
@@ -144,9 +182,17 @@ fn human(plan: &Plan, event: &Event, changed: Option<&[String]>) -> String {
             "critical path: {} ({} job{})\n",
             plan.critical_path.join(" → "),
             plan.critical_path.len(),
-            if plan.critical_path.len() == 1 { "" } else { "s" }
+            if plan.critical_path.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
         ));
     }
-    out.push_str(&format!("{} jobs: {running} run, {} skipped\n", plan.jobs.len(), plan.jobs.len() - running));
+    out.push_str(&format!(
+        "{} jobs: {running} run, {} skipped\n",
+        plan.jobs.len(),
+        plan.jobs.len() - running
+    ));
     out
 }

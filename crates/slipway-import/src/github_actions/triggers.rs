@@ -2,7 +2,7 @@
 
 use super::{Converter, entries, key_name, lookup, shown, string_list};
 use crate::emit::{self, Map, Value};
-use crate::translate::{self, Place, Scope};
+use crate::translate::{self, Place};
 use indexmap::IndexMap;
 use slipway_pipeline::yaml::{Node, NodeKind};
 
@@ -24,7 +24,14 @@ impl Converter<'_> {
                     match event.scalar_text() {
                         Some(name) => self.event(&name, None, event, &mut out),
                         None => {
-                            self.todo(event, format!("`on` lists {}, not an event name; it was dropped", event.type_name()), None);
+                            self.todo(
+                                event,
+                                format!(
+                                    "`on` lists {}, not an event name; it was dropped",
+                                    event.type_name()
+                                ),
+                                None,
+                            );
                         }
                     }
                 }
@@ -32,7 +39,11 @@ impl Converter<'_> {
             _ => match on.scalar_text() {
                 Some(name) => self.event(&name, None, on, &mut out),
                 None => {
-                    self.todo(key, format!("`on` is {}, not events; it was dropped", on.type_name()), None);
+                    self.todo(
+                        key,
+                        format!("`on` is {}, not events; it was dropped", on.type_name()),
+                        None,
+                    );
                     return None;
                 }
             },
@@ -80,14 +91,28 @@ impl Converter<'_> {
             }
             other => {
                 let suggestion = match other {
-                    "pull_request_target" => "Slipway's `pull_request` runs the pull request's own code; use it if that is what the workflow needs",
-                    "release" => "start the pipeline on the release tag instead: `push: { tags: [\"v*\"] }`",
-                    "workflow_call" => "make the jobs a template and `include:` it from the pipelines that called this workflow",
-                    "workflow_run" => "put the jobs of both workflows in one pipeline and connect them with `needs:`",
-                    "merge_group" => "Slipway has no merge queue; `pull_request` and `push` runs cover the same checks",
+                    "pull_request_target" => {
+                        "Slipway's `pull_request` runs the pull request's own code; use it if that is what the workflow needs"
+                    }
+                    "release" => {
+                        "start the pipeline on the release tag instead: `push: { tags: [\"v*\"] }`"
+                    }
+                    "workflow_call" => {
+                        "make the jobs a template and `include:` it from the pipelines that called this workflow"
+                    }
+                    "workflow_run" => {
+                        "put the jobs of both workflows in one pipeline and connect them with `needs:`"
+                    }
+                    "merge_group" => {
+                        "Slipway has no merge queue; `pull_request` and `push` runs cover the same checks"
+                    }
                     _ => "Slipway starts runs on push, pull_request, schedule and manual only",
                 };
-                self.todo(at, format!("event `{other}` has no Slipway equivalent and was dropped"), Some(suggestion.into()));
+                self.todo(
+                    at,
+                    format!("event `{other}` has no Slipway equivalent and was dropped"),
+                    Some(suggestion.into()),
+                );
             }
         }
     }
@@ -99,20 +124,29 @@ impl Converter<'_> {
             return out;
         };
         if !matches!(config.kind, NodeKind::Map(_)) {
-            self.todo(config, format!("`{event}` filters must be a mapping; they were dropped"), None);
+            self.todo(
+                config,
+                format!("`{event}` filters must be a mapping; they were dropped"),
+                None,
+            );
         }
         for (key, value) in entries(config) {
             let option = key_name(key);
             match option.as_str() {
                 "branches" | "tags" | "paths" | "paths-ignore" => {
                     let patterns = self.patterns(&option, value);
+                    self.tag_pushes |= option == "tags" && !patterns.is_empty();
                     if !patterns.is_empty() {
                         out.insert(option, emit::str_seq(patterns));
                     }
                 }
                 "branches-ignore" | "tags-ignore" => {
                     let what = option.trim_end_matches("-ignore");
-                    let listed = string_list(value).unwrap_or_default().into_iter().map(|(s, _)| format!("`{s}`")).collect::<Vec<_>>();
+                    let listed = string_list(value)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(s, _)| format!("`{s}`"))
+                        .collect::<Vec<_>>();
                     self.todo(
                         key,
                         format!("`{event}.{option}` ({}) has no Slipway equivalent and was dropped, so those {what} now start runs too", listed.join(", ")),
@@ -123,8 +157,16 @@ impl Converter<'_> {
                     );
                 }
                 "types" if event == "pull_request" => {
-                    let types: Vec<String> = string_list(value).unwrap_or_default().into_iter().map(|(s, _)| s).collect();
-                    let extra: Vec<String> = types.iter().filter(|t| !DEFAULT_PR_TYPES.contains(&t.as_str())).map(|t| format!("`{t}`")).collect();
+                    let types: Vec<String> = string_list(value)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(s, _)| s)
+                        .collect();
+                    let extra: Vec<String> = types
+                        .iter()
+                        .filter(|t| !DEFAULT_PR_TYPES.contains(&t.as_str()))
+                        .map(|t| format!("`{t}`"))
+                        .collect();
                     if extra.is_empty() {
                         self.info(key, "`pull_request.types` was dropped: Slipway runs on opened, synchronized and reopened pull requests".into());
                     } else {
@@ -136,7 +178,11 @@ impl Converter<'_> {
                     }
                 }
                 other => {
-                    self.todo(key, format!("`{event}.{other}` has no Slipway equivalent and was dropped"), None);
+                    self.todo(
+                        key,
+                        format!("`{event}.{other}` has no Slipway equivalent and was dropped"),
+                        None,
+                    );
                 }
             }
         }
@@ -147,49 +193,80 @@ impl Converter<'_> {
     /// segment (`**.md`) is rewritten, since Slipway's globs need `**` as a whole segment.
     fn patterns(&mut self, option: &str, value: &Node) -> Vec<String> {
         let Some(list) = string_list(value) else {
-            self.todo(value, format!("`{option}` must be a pattern or a list of patterns; it was dropped"), None);
+            self.todo(
+                value,
+                format!("`{option}` must be a pattern or a list of patterns; it was dropped"),
+                None,
+            );
             return Vec::new();
         };
         let mut out = Vec::new();
         for (pattern, at) in list {
             if let Some(negated) = pattern.strip_prefix('!') {
                 let suggestion = if option.starts_with("paths") {
-                    format!("Slipway has no negated path patterns: list the paths that matter, or use `paths-ignore: [\"{negated}\"]` on its own")
+                    format!(
+                        "Slipway has no negated path patterns: list the paths that matter, or use `paths-ignore: [\"{negated}\"]` on its own"
+                    )
                 } else {
-                    format!("guard the jobs with `if: !startsWith(event.ref, '…')` to leave out `{negated}`")
+                    format!(
+                        "guard the jobs with `if: \"!startsWith(event.branch, '…')\"` to leave out `{negated}`"
+                    )
                 };
-                self.todo(at, format!("negated pattern `{pattern}` in `{option}` was dropped"), Some(suggestion));
+                self.todo(
+                    at,
+                    format!("negated pattern `{pattern}` in `{option}` was dropped"),
+                    Some(suggestion),
+                );
                 continue;
             }
-            if slipway_pipeline::paths::compile_glob(&pattern).is_ok() {
-                out.push(pattern);
-                continue;
-            }
+            // GitHub's `**` matches across `/` wherever it stands; Slipway's only as a whole path
+            // segment (elsewhere it acts like `*`), so `**.md` must become `**/*.md`.
             let widened = widen_double_star(&pattern);
-            if slipway_pipeline::paths::compile_glob(&widened).is_ok() {
-                self.info(at, format!("pattern `{pattern}` became `{widened}`: Slipway globs need `**` as a whole path segment"));
-                out.push(widened);
-            } else {
-                self.todo(at, format!("pattern `{pattern}` in `{option}` is not a valid glob; it was dropped"), None);
+            if slipway_pipeline::paths::compile_glob(&widened).is_err() {
+                self.todo(
+                    at,
+                    format!(
+                        "pattern `{pattern}` in `{option}` is not a valid glob; it was dropped"
+                    ),
+                    None,
+                );
+                continue;
             }
+            if widened != pattern {
+                self.info(at, format!("pattern `{pattern}` became `{widened}`: Slipway globs match across `/` only with `**` as a whole path segment"));
+            }
+            out.push(widened);
         }
         out
     }
 
     fn schedule(&mut self, at: &Node, config: Option<&Node>) -> Vec<String> {
         let Some(NodeKind::Seq(items)) = config.map(|c| &c.kind) else {
-            self.todo(at, "`schedule` must be a list of `- cron: …` entries; it was dropped".into(), None);
+            self.todo(
+                at,
+                "`schedule` must be a list of `- cron: …` entries; it was dropped".into(),
+                None,
+            );
             return Vec::new();
         };
         let mut crons = Vec::new();
         for item in items {
             match lookup(entries(item), "cron").and_then(|(_, c)| c.scalar_text()) {
-                Some(cron) if slipway_pipeline::schedule::parse_cron(&cron).is_ok() => crons.push(cron),
+                Some(cron) if slipway_pipeline::schedule::parse_cron(&cron).is_ok() => {
+                    crons.push(cron)
+                }
                 Some(cron) => {
                     self.todo(item, format!("schedule `{cron}` is not a valid 5-field cron expression; it was dropped"), None);
                 }
                 None => {
-                    self.todo(item, format!("schedule entry `{}` has no `cron`; it was dropped", shown(item)), None);
+                    self.todo(
+                        item,
+                        format!(
+                            "schedule entry `{}` has no `cron`; it was dropped",
+                            shown(item)
+                        ),
+                        None,
+                    );
                 }
             }
         }
@@ -208,30 +285,39 @@ impl Converter<'_> {
         };
         for (k, _) in entries(value) {
             if !matches!(key_name(k).as_str(), "group" | "cancel-in-progress") {
-                self.todo(k, format!("`concurrency.{}` has no Slipway equivalent and was dropped", key_name(k)), None);
+                self.todo(
+                    k,
+                    format!(
+                        "`concurrency.{}` has no Slipway equivalent and was dropped",
+                        key_name(k)
+                    ),
+                    None,
+                );
                 return None;
             }
         }
         let Some(text) = group.and_then(Node::scalar_text) else {
-            self.todo(key, "`concurrency` has no `group`; it was dropped".into(), None);
+            self.todo(
+                key,
+                "`concurrency` has no `group`; it was dropped".into(),
+                None,
+            );
             return None;
         };
-        let needs = IndexMap::new();
-        let workflow_name = self.workflow_name.clone();
-        let scope = Scope {
-            place: Place::Pipeline,
-            workflow_name: &workflow_name,
-            needs: &needs,
-            matrix: None,
-        };
-        let group = match translate::template(&text, scope) {
+        let scope = self.scope(IndexMap::new(), None);
+        let group = match translate::template(&text, scope.at(Place::Pipeline)) {
             Ok(translated) => {
                 let at = group.unwrap_or(value);
                 self.remarks(at, translated.remarks);
                 translated.text
             }
             Err(problems) => {
-                self.problems(key, "the `concurrency` group", "`concurrency` was dropped, so runs no longer wait for or cancel each other", problems);
+                self.problems(
+                    key,
+                    "the `concurrency` group",
+                    "`concurrency` was dropped, so runs no longer wait for or cancel each other",
+                    problems,
+                );
                 self.show(format!("concurrency: {}", shown(value)));
                 return None;
             }
@@ -241,7 +327,10 @@ impl Converter<'_> {
         match cancel {
             None => {}
             Some((_, node)) if matches!(node.kind, NodeKind::Bool(_)) => {
-                out.insert("cancel-in-progress", Value::Bool(node.kind == NodeKind::Bool(true)));
+                out.insert(
+                    "cancel-in-progress",
+                    Value::Bool(node.kind == NodeKind::Bool(true)),
+                );
             }
             Some((cancel_key, node)) => {
                 self.todo(
@@ -266,11 +355,16 @@ impl Converter<'_> {
                     }
                 }
             }
-            _ if value.scalar_text().as_deref() == Some("write-all") => writes.push("everything".into()),
+            _ if value.scalar_text().as_deref() == Some("write-all") => {
+                writes.push("everything".into())
+            }
             _ => {}
         }
         if writes.is_empty() {
-            self.info(key, "`permissions` was dropped: Slipway jobs get no repository token".into());
+            self.info(
+                key,
+                "`permissions` was dropped: Slipway jobs get no repository token".into(),
+            );
             return;
         }
         let suggestion = if writes.iter().any(|w| w == "id-token") {
@@ -281,7 +375,10 @@ impl Converter<'_> {
         let listed: Vec<String> = writes.iter().map(|w| format!("`{w}`")).collect();
         self.todo(
             key,
-            format!("`permissions` grants write access to {}; Slipway jobs get no repository token", listed.join(", ")),
+            format!(
+                "`permissions` grants write access to {}; Slipway jobs get no repository token",
+                listed.join(", ")
+            ),
             Some(suggestion.into()),
         );
     }
