@@ -31,53 +31,75 @@ fn detect(root: &Path) -> Vec<Project> {
     found
 }
 
-/// The jobs for one project kind: (id, stage, needs, cache key file, cache paths, commands).
-fn jobs(
-    project: Project,
-    root: &Path,
-) -> Vec<(
-    String,
-    &'static str,
-    Option<String>,
-    Option<&'static str>,
-    Vec<&'static str>,
-    Vec<String>,
-)> {
+/// One job of a starter pipeline.
+struct StarterJob {
+    id: &'static str,
+    stage: &'static str,
+    needs: Option<&'static str>,
+    /// The lockfile whose hash keys the cache, when the job has one.
+    lock: Option<&'static str>,
+    cache_paths: &'static [&'static str],
+    commands: Vec<String>,
+}
+
+fn job(
+    id: &'static str,
+    stage: &'static str,
+    needs: Option<&'static str>,
+    lock: Option<&'static str>,
+    cache_paths: &'static [&'static str],
+    commands: &[&str],
+) -> StarterJob {
+    StarterJob {
+        id,
+        stage,
+        needs,
+        lock,
+        cache_paths,
+        commands: commands.iter().map(|c| c.to_string()).collect(),
+    }
+}
+
+/// The jobs for one project kind.
+fn jobs(project: Project, root: &Path) -> Vec<StarterJob> {
     match project {
-        Project::Cargo => vec![
-            (
-                "fmt".into(),
-                "validate",
-                None,
-                None,
-                vec![],
-                vec!["cargo fmt --all --check".into()],
-            ),
-            (
-                "clippy".into(),
-                "validate",
-                None,
-                Some("Cargo.lock"),
-                vec!["target"],
-                vec!["cargo clippy --all-targets --locked -- -D warnings".into()],
-            ),
-            (
-                "test".into(),
-                "test",
-                Some("fmt".into()),
-                Some("Cargo.lock"),
-                vec!["target"],
-                vec!["cargo test --locked".into()],
-            ),
-            (
-                "build".into(),
-                "build",
-                Some("fmt".into()),
-                Some("Cargo.lock"),
-                vec!["target"],
-                vec!["cargo build --release --locked".into()],
-            ),
-        ],
+        Project::Cargo => {
+            let lock = Some("Cargo.lock");
+            vec![
+                job(
+                    "fmt",
+                    "validate",
+                    None,
+                    None,
+                    &[],
+                    &["cargo fmt --all --check"],
+                ),
+                job(
+                    "clippy",
+                    "validate",
+                    None,
+                    lock,
+                    &["target"],
+                    &["cargo clippy --all-targets --locked -- -D warnings"],
+                ),
+                job(
+                    "test",
+                    "test",
+                    Some("fmt"),
+                    lock,
+                    &["target"],
+                    &["cargo test --locked"],
+                ),
+                job(
+                    "build",
+                    "build",
+                    Some("fmt"),
+                    lock,
+                    &["target"],
+                    &["cargo build --release --locked"],
+                ),
+            ]
+        }
         Project::Npm => {
             let scripts = std::fs::read_to_string(root.join("package.json"))
                 .ok()
@@ -85,44 +107,44 @@ fn jobs(
                 .and_then(|v| v.get("scripts").cloned())
                 .unwrap_or_default();
             let has_script = |name: &str| scripts.get(name).is_some();
-            let lock = if root.join("package-lock.json").exists() {
-                Some("package-lock.json")
-            } else {
-                None
-            };
+            let lock = root
+                .join("package-lock.json")
+                .exists()
+                .then_some("package-lock.json");
             let install = if lock.is_some() {
                 "npm ci"
             } else {
                 "npm install"
             };
+            let modules: &'static [&'static str] = &["node_modules"];
             let mut out = Vec::new();
+            let needs = has_script("lint").then_some("npm-lint");
             if has_script("lint") {
-                out.push((
-                    "npm-lint".into(),
+                out.push(job(
+                    "npm-lint",
                     "validate",
                     None,
                     lock,
-                    vec!["node_modules"],
-                    vec![install.into(), "npm run lint".into()],
+                    modules,
+                    &[install, "npm run lint"],
                 ));
             }
-            let needs = has_script("lint").then(|| "npm-lint".to_string());
-            out.push((
-                "npm-test".into(),
+            out.push(job(
+                "npm-test",
                 "test",
-                needs.clone(),
+                needs,
                 lock,
-                vec!["node_modules"],
-                vec![install.into(), "npm test".into()],
+                modules,
+                &[install, "npm test"],
             ));
             if has_script("build") {
-                out.push((
-                    "npm-build".into(),
+                out.push(job(
+                    "npm-build",
                     "build",
                     needs,
                     lock,
-                    vec!["node_modules"],
-                    vec![install.into(), "npm run build".into()],
+                    modules,
+                    &[install, "npm run build"],
                 ));
             }
             out
@@ -133,34 +155,25 @@ fn jobs(
             } else {
                 "python3 -m pip install -e ."
             };
-            vec![(
-                "pytest".into(),
+            let test = format!(". .venv/bin/activate && {install} && python3 -m pytest");
+            vec![job(
+                "pytest",
                 "test",
                 None,
                 None,
-                vec![],
-                vec![
-                    "python3 -m venv .venv".into(),
-                    format!(". .venv/bin/activate && {install} && python3 -m pytest"),
-                ],
+                &[],
+                &["python3 -m venv .venv", &test],
             )]
         }
         Project::Go => vec![
-            (
-                "go-vet".into(),
-                "validate",
-                None,
-                None,
-                vec![],
-                vec!["go vet ./...".into()],
-            ),
-            (
-                "go-test".into(),
+            job("go-vet", "validate", None, None, &[], &["go vet ./..."]),
+            job(
+                "go-test",
                 "test",
-                Some("go-vet".into()),
+                Some("go-vet"),
                 Some("go.sum"),
-                vec!["~/go/pkg/mod"],
-                vec!["go test -race ./...".into()],
+                &["~/go/pkg/mod"],
+                &["go test -race ./..."],
             ),
         ],
     }
@@ -187,7 +200,15 @@ fn starter(root: &Path) -> String {
     out.push_str("defaults:\n  timeout: 30m\n\njobs:\n");
     let mut any = false;
     for project in &projects {
-        for (id, stage, needs, lock, paths, commands) in jobs(*project, root) {
+        for StarterJob {
+            id,
+            stage,
+            needs,
+            lock,
+            cache_paths: paths,
+            commands,
+        } in jobs(*project, root)
+        {
             any = true;
             out.push_str(&format!("  {id}:\n    stage: {stage}\n"));
             if let Some(needs) = needs {

@@ -165,14 +165,8 @@ fn human(plan: &Plan, event: &Event, changed: Option<&[String]>) -> String {
             (None, false) => format!("needs {}", job.needs.join(", ")),
             (None, true) => String::new(),
         };
-        out.push_str(
-            &format!(
-                "  {mark}  {:<width$}  {:<11}  {detail}\n",
-                job.id, job.stage
-            )
-            .trim_end()
-            .to_string(),
-        );
+        let line = format!("  {mark}  {:<width$}  {:<11}  {detail}", job.id, job.stage);
+        out.push_str(line.trim_end());
         out.push('\n');
     }
     let running = plan.jobs.iter().filter(|j| j.runs).count();
