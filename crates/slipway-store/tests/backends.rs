@@ -1,0 +1,313 @@
+//! The same store behaviour on SQLite and on a real PostgreSQL server started for the test.
+
+use slipway_store::{AttemptRecord, JobRecord, NewRun, StepRecord, Store};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn new_run(group: Option<&str>) -> NewRun {
+    NewRun {
+        repository: "/repos/demo".into(),
+        commit_sha: "a".repeat(40),
+        git_ref: "refs/heads/main".into(),
+        event: "push".into(),
+        actor: "dev@example.org".into(),
+        pipeline_path: "slipway.yml".into(),
+        pipeline_sha256: "b".repeat(64),
+        dirty: false,
+        sandbox: true,
+        runner_version: "0.1.0".into(),
+        toolchains: serde_json::json!({"git": "git version 2.47.3"}),
+        concurrency_group: group.map(str::to_string),
+    }
+}
+
+fn job(id: &str, status: &str) -> JobRecord {
+    JobRecord {
+        job_id: id.into(),
+        job_key: id.split(' ').next().unwrap().into(),
+        matrix: serde_json::json!({}),
+        stage: "test".into(),
+        status: status.into(),
+        attempts: 0,
+        ..JobRecord::default()
+    }
+}
+
+/// Exercises the whole API; `raw` runs SQL behind the store's back to simulate a crash.
+async fn exercise(store: &Store, url: &str) {
+    let first = store
+        .create_run(&new_run(Some("refs/heads/main")))
+        .await
+        .unwrap();
+    assert_eq!(first.number, 1);
+    assert_eq!(first.status, "running");
+    assert!(first.sandbox);
+    let second = store.create_run(&new_run(None)).await.unwrap();
+    assert_eq!(second.number, 2);
+
+    store
+        .insert_jobs(
+            &first.id,
+            1,
+            &[job("fmt", "queued"), job("unit (rust=stable)", "queued")],
+        )
+        .await
+        .unwrap();
+    let mut done = job("fmt", "success");
+    done.attempts = 2;
+    done.exit_code = Some(0);
+    done.cache = Some("hit".into());
+    done.attempt_log = vec![
+        AttemptRecord {
+            attempt: 1,
+            status: "failure".into(),
+            exit_code: Some(75),
+            failure_class: Some("exit".into()),
+            started_at: 1,
+            finished_at: 2,
+        },
+        AttemptRecord {
+            attempt: 2,
+            status: "success".into(),
+            exit_code: Some(0),
+            failure_class: None,
+            started_at: 3,
+            finished_at: 4,
+        },
+    ];
+    done.steps = vec![StepRecord {
+        attempt: 2,
+        index: 0,
+        name: "cargo fmt".into(),
+        status: "success".into(),
+        exit_code: Some(0),
+        started_at: 3,
+        finished_at: 4,
+    }];
+    store.finish_job(&first.id, 1, &done).await.unwrap();
+
+    let jobs = store.jobs(&first.id, 1).await.unwrap();
+    let fmt = jobs.iter().find(|j| j.job_id == "fmt").unwrap();
+    assert_eq!(fmt, &done);
+    assert_eq!(
+        jobs.iter()
+            .find(|j| j.job_id == "unit (rust=stable)")
+            .unwrap()
+            .status,
+        "queued"
+    );
+
+    assert_eq!(
+        store
+            .active_in_group("/repos/demo", "refs/heads/main")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    store
+        .set_run_status(&first.id, "success", None)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .active_in_group("/repos/demo", "refs/heads/main")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let runs = store.runs(10).await.unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(store.run("1").await.unwrap().id, first.id);
+    assert!(store.run(&first.id).await.unwrap().finished_at.is_some());
+    assert!(store.run("nope").await.is_err());
+
+    assert_eq!(store.start_attempt(&first.id).await.unwrap(), 2);
+
+    // A run whose owner died stays `running` in the table until the store is opened again.
+    sqlx::any::install_default_drivers();
+    let raw = sqlx::AnyPool::connect(url).await.unwrap();
+    sqlx::query("UPDATE runs SET owner = '1:0' WHERE id = $1")
+        .bind(&second.id)
+        .execute(&raw)
+        .await
+        .unwrap();
+    raw.close().await;
+    let reopened = Store::open(url).await.unwrap();
+    let interrupted = reopened.run(&second.id).await.unwrap();
+    assert_eq!(interrupted.status, "interrupted");
+    assert!(
+        interrupted
+            .note
+            .unwrap()
+            .contains("ended without finishing")
+    );
+    assert_eq!(
+        reopened.run(&first.id).await.unwrap().status,
+        "running",
+        "a live owner's run is left alone"
+    );
+}
+
+#[tokio::test]
+async fn sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_in(&dir.path().join("state")).await.unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("state/slipway.db").display()
+    );
+    exercise(&store, &url).await;
+}
+
+#[tokio::test]
+async fn postgres() {
+    let Some(server) = Postgres::start() else {
+        return;
+    };
+    let store = Store::open(&server.url).await.unwrap();
+    exercise(&store, &server.url).await;
+}
+
+/// A throwaway PostgreSQL cluster on a free loopback port, stopped on drop.
+struct Postgres {
+    bin: PathBuf,
+    data: PathBuf,
+    _dir: tempfile::TempDir,
+    url: String,
+}
+
+impl Postgres {
+    /// Starts a cluster, or returns `None` with a notice when PostgreSQL is not installed
+    /// (under `CI=true` that is a failure: CI must install it).
+    fn start() -> Option<Postgres> {
+        let Some(bin) = find_postgres_bin() else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "PostgreSQL server binaries (initdb, pg_ctl) not found; .ci/run must install the `postgresql` package"
+            );
+            eprintln!(
+                "NOTICE: skipping the PostgreSQL backend test: initdb/pg_ctl not found (install Debian's `postgresql`)"
+            );
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let as_root = is_root();
+        if as_root {
+            // initdb refuses to run as root; the cluster belongs to the `postgres` user.
+            Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
+        }
+        let port = free_port();
+        run(
+            as_root,
+            &bin.join("initdb"),
+            &[
+                "-D",
+                path(&data),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+            ],
+        );
+        let options = format!(
+            "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off",
+            path(dir.path())
+        );
+        run(
+            as_root,
+            &bin.join("pg_ctl"),
+            &[
+                "-D",
+                path(&data),
+                "-o",
+                &options,
+                "-l",
+                path(&dir.path().join("log")),
+                "-w",
+                "-t",
+                "30",
+                "start",
+            ],
+        );
+        Some(Postgres {
+            bin,
+            data,
+            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+            _dir: dir,
+        })
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        run(
+            is_root(),
+            &self.bin.join("pg_ctl"),
+            &["-D", path(&self.data), "-m", "immediate", "-w", "stop"],
+        );
+    }
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn run(as_postgres: bool, program: &Path, args: &[&str]) {
+    let mut command = if as_postgres {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    };
+    let output = command.args(args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{} {args:?}: {}",
+        program.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+fn find_postgres_bin() -> Option<PathBuf> {
+    let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .collect();
+    candidates.sort();
+    candidates.reverse();
+    if let Some(path) = std::env::var_os("PATH") {
+        candidates.extend(std::env::split_paths(&path));
+    }
+    candidates
+        .into_iter()
+        .find(|dir| dir.join("initdb").exists() && dir.join("pg_ctl").exists())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
