@@ -24,6 +24,14 @@ pub enum Command {
     Schema,
     /// Write a starter slipway.yml for the repository in the current directory.
     Init(InitArgs),
+    /// Run the pipeline of the current commit: jobs in clean workspaces, as their needs finish.
+    Run(RunArgs),
+    /// List recent runs.
+    Runs(RunsArgs),
+    /// Show one run and its jobs.
+    Show(ShowArgs),
+    /// Print the output of a run, a job or a step.
+    Logs(LogsArgs),
     /// Convert another system's pipeline into a Slipway pipeline.
     #[command(subcommand)]
     Import(ImportCommand),
@@ -109,4 +117,81 @@ pub struct ImportArgs {
     /// Print the conversion report as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args)]
+pub struct StateArg {
+    /// The state directory: run history, logs, caches (default: .slipway at the repository root).
+    #[arg(long, env = "SLIPWAY_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub file: FileArg,
+    #[command(flatten)]
+    pub state: StateArg,
+    /// Run only these jobs (and the jobs they need).
+    #[arg(long = "job", value_name = "JOB")]
+    pub jobs: Vec<String>,
+    /// The event to run for; `manual` ignores path filters.
+    #[arg(long, value_enum, default_value = "push")]
+    pub event: EventArg,
+    /// Jobs at once (default: the number of cores).
+    #[arg(long = "jobs", short = 'j', value_name = "N")]
+    pub parallelism: Option<usize>,
+    /// Include uncommitted changes of the working tree.
+    #[arg(long)]
+    pub dirty: bool,
+    /// Keep each job's workspace after it ends.
+    #[arg(long)]
+    pub keep_workspaces: bool,
+    /// Run every job without network on a read-only system (bubblewrap).
+    #[arg(long)]
+    pub sandbox: bool,
+    /// Keep a failed job's workspace and print a command that opens a shell in it.
+    #[arg(long)]
+    pub debug_on_failure: bool,
+    /// Stream the run's events as JSON lines on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct RunsArgs {
+    #[command(flatten)]
+    pub state: StateArg,
+    /// How many runs, newest first.
+    #[arg(long, default_value_t = 20)]
+    pub limit: i64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    pub state: StateArg,
+    /// The run: its number or its id.
+    pub run: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct LogsArgs {
+    #[command(flatten)]
+    pub state: StateArg,
+    /// The run: its number or its id.
+    pub run: String,
+    /// Only this job's output.
+    #[arg(long)]
+    pub job: Option<String>,
+    /// Only this step's output (with --job).
+    #[arg(long, requires = "job")]
+    pub step: Option<String>,
+    /// Keep printing as the run writes, until it finishes.
+    #[arg(long)]
+    pub follow: bool,
 }

@@ -1,12 +1,14 @@
 //! `slipway`: the command line. Parses arguments, calls the library crates, renders results.
 //!
 //! Exit codes are a contract: 0 success; 1 the checked thing failed (lint errors, an import
-//! that could not translate everything); 2 usage or configuration errors.
+//! that could not translate everything, a failed run); 2 usage or configuration errors;
+//! 130 a run stopped by Ctrl-C.
 
 mod cli;
 mod commands;
 mod render;
 mod repo;
+mod toolchains;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -16,6 +18,8 @@ pub enum Outcome {
     Success,
     /// The command worked, and what it checked did not pass.
     Failed,
+    /// Stopped by Ctrl-C (or SIGTERM) and cleaned up.
+    Interrupted,
 }
 
 fn main() -> ExitCode {
@@ -23,6 +27,7 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),
+        Ok(Outcome::Interrupted) => ExitCode::from(commands::run::INTERRUPTED_EXIT),
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::from(2)

@@ -706,13 +706,15 @@ pub struct NeedsStatus {
     pub any_skipped: bool,
 }
 
+/// `hashFiles(patterns...)`: computes the hash of the workspace files matching the patterns.
+pub type HashFiles<'a> = dyn Fn(&[String]) -> Result<String, String> + Send + Sync + 'a;
+
 /// What an evaluation can see.
 #[derive(Default)]
 pub struct Scope<'a> {
     pub contexts: IndexMap<String, Value>,
     pub status: Option<NeedsStatus>,
-    #[allow(clippy::type_complexity)]
-    pub hash_files: Option<&'a dyn Fn(&[String]) -> Result<String, String>>,
+    pub hash_files: Option<&'a HashFiles<'a>>,
 }
 
 impl Scope<'_> {

@@ -1033,6 +1033,17 @@ proptest! {
         load_locate_plan(&text)?;
     }
 
+    /// Guards the generator as much as the loader: if these stop loading cleanly, `plan` is no
+    /// longer reached by the structured test above.
+    #[test]
+    fn valid_pipelines_load_without_errors(tree in valid_pipeline()) {
+        let mut text = String::new();
+        block_value(&tree, 0, &mut text);
+        let loaded = load("slipway.yml", &text, &NoTemplates);
+        let errors: Vec<_> = loaded.diagnostics.iter().filter(|d| d.is_error()).collect();
+        prop_assert!(errors.is_empty(), "{text}\n{errors:#?}");
+    }
+
     #[test]
     fn expression_parsing_never_panics_on_arbitrary_text(text in any_expression_text()) {
         parse_and_eval(&text);

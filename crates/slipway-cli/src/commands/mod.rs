@@ -1,9 +1,11 @@
 //! One module per command; each returns an [`Outcome`] or an error for exit code 2.
 
+mod history;
 mod import;
 mod init;
 mod lint;
 mod plan;
+pub mod run;
 
 use crate::Outcome;
 use crate::cli::{Cli, Command, ImportCommand};
@@ -18,6 +20,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Ok(Outcome::Success)
         }
         Command::Init(args) => init::run(&args),
+        Command::Run(args) => run::run(&args),
+        Command::Runs(args) => history::runs(&args),
+        Command::Show(args) => history::show(&args),
+        Command::Logs(args) => history::logs(&args),
         Command::Import(ImportCommand::GithubActions(args)) => import::github_actions(&args),
     }
 }
