@@ -26,6 +26,8 @@ pub enum Command {
     Init(InitArgs),
     /// Run the pipeline of the current commit: jobs in clean workspaces, as their needs finish.
     Run(RunArgs),
+    /// Run the failed (or named) jobs of an earlier run again, reusing the jobs that passed.
+    Rerun(RerunArgs),
     /// List recent runs.
     Runs(RunsArgs),
     /// Show one run and its jobs.
@@ -194,4 +196,27 @@ pub struct LogsArgs {
     /// Keep printing as the run writes, until it finishes.
     #[arg(long)]
     pub follow: bool,
+}
+
+#[derive(Args)]
+pub struct RerunArgs {
+    #[command(flatten)]
+    pub state: StateArg,
+    /// The run: its number or its id.
+    pub run: String,
+    /// Run the jobs that did not succeed, and those after them (the default).
+    #[arg(long, conflicts_with = "jobs")]
+    pub failed: bool,
+    /// Run these jobs, and those after them, again.
+    #[arg(long = "job", value_name = "JOB")]
+    pub jobs: Vec<String>,
+    /// Jobs at once (default: the number of cores).
+    #[arg(long = "jobs", short = 'j', value_name = "N")]
+    pub parallelism: Option<usize>,
+    #[arg(long)]
+    pub keep_workspaces: bool,
+    #[arg(long)]
+    pub debug_on_failure: bool,
+    #[arg(long)]
+    pub json: bool,
 }

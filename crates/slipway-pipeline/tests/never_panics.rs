@@ -1021,7 +1021,7 @@ fn any_expression_text() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(config(1000))]
+    #![proptest_config(config(500))]
 
     #[test]
     fn load_never_panics_on_arbitrary_text(text in any_text()) {

@@ -89,6 +89,10 @@ pub enum Event<'a> {
         job: &'a str,
         reason: &'a str,
     },
+    /// A re-run took this job's success from an earlier attempt.
+    JobReused {
+        job: &'a str,
+    },
     RunFinished {
         status: &'a str,
         duration_ms: u64,

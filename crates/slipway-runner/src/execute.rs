@@ -43,6 +43,18 @@ pub struct RunOptions {
     pub runner_version: String,
     /// Turns true when the user asks to stop (Ctrl-C).
     pub interrupt: watch::Receiver<bool>,
+    /// The concurrency group this run belongs to, and whether it cancels the active run of
+    /// the group (otherwise it waits for it).
+    pub concurrency: Option<(String, bool)>,
+    /// A re-run: the earlier run to add an attempt to, and the jobs whose earlier success is
+    /// reused instead of running them again.
+    pub rerun: Option<Rerun>,
+}
+
+pub struct Rerun {
+    pub run_id: String,
+    /// Job ids that passed in the earlier attempt.
+    pub reuse: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -100,6 +112,8 @@ pub struct JobOutcome {
     pub cache: Option<String>,
     /// The workspace kept for debugging, with the command that opens a shell in it.
     pub debug_shell: Option<String>,
+    /// Taken from an earlier attempt of the run (`rerun`), not run again.
+    pub reused: bool,
     #[serde(skip)]
     pub failed_output: Vec<String>,
 }
@@ -141,6 +155,8 @@ pub enum RunError {
     },
     #[error("{0}")]
     Secrets(String),
+    #[error("{0}")]
+    Group(String),
 }
 
 /// What every job of a run shares.
@@ -159,24 +175,41 @@ struct Shared {
 
 pub async fn run(options: RunOptions, store: Arc<Store>) -> Result<RunOutcome, RunError> {
     let started = Instant::now();
-    let record = store
-        .create_run(&NewRun {
-            repository: options.repo_root.display().to_string(),
-            commit_sha: options.event.sha.clone(),
-            git_ref: options.event.git_ref.clone(),
-            event: options.event.kind.as_str().into(),
-            actor: options.event.actor.clone(),
-            pipeline_path: options.pipeline_path.clone(),
-            pipeline_sha256: options.pipeline_sha256.clone(),
-            dirty: options.dirty,
-            sandbox: options.sandbox,
-            runner_version: options.runner_version.clone(),
-            toolchains: options.toolchains.clone(),
-            concurrency_group: None,
-        })
-        .await?;
+    let group_note = match &options.concurrency {
+        Some((group, cancel)) => Some(acquire_group(&store, &options, group, *cancel).await?),
+        None => None,
+    };
+    let record = match &options.rerun {
+        Some(rerun) => {
+            store.start_attempt(&rerun.run_id).await?;
+            store.run(&rerun.run_id).await?
+        }
+        None => {
+            store
+                .create_run(&NewRun {
+                    repository: options.repo_root.display().to_string(),
+                    commit_sha: options.event.sha.clone(),
+                    git_ref: options.event.git_ref.clone(),
+                    event: options.event.kind.as_str().into(),
+                    actor: options.event.actor.clone(),
+                    pipeline_path: options.pipeline_path.clone(),
+                    pipeline_sha256: options.pipeline_sha256.clone(),
+                    dirty: options.dirty,
+                    sandbox: options.sandbox,
+                    runner_version: options.runner_version.clone(),
+                    toolchains: options.toolchains.clone(),
+                    concurrency_group: options.concurrency.as_ref().map(|(g, _)| g.clone()),
+                })
+                .await?
+        }
+    };
+    if let Some(note) = group_note.flatten() {
+        store
+            .set_run_status(&record.id, "running", Some(&note))
+            .await?;
+    }
     let run_dir = options.state_dir.join("runs").join(&record.id);
-    let events_path = run_dir.join("events.jsonl");
+    let events_path = run_dir.join(events_file_name(record.attempt));
     let correlation = format!("{}-{}", options.event.sha, record.number);
     let sink = Sink::create(&events_path, record.id.clone(), correlation, options.json).map_err(
         |source| RunError::Events {
@@ -242,11 +275,8 @@ pub async fn run(options: RunOptions, store: Arc<Store>) -> Result<RunOutcome, R
         .insert_jobs(&record.id, record.attempt, &planned)
         .await?;
 
-    let outcomes = schedule(shared.clone()).await;
-    let status = if outcomes
-        .iter()
-        .any(|o| o.status == JobStatus::Cancelled && o.reason.as_deref() == Some(INTERRUPTED))
-    {
+    let (outcomes, interrupted) = schedule(shared.clone()).await;
+    let status = if interrupted {
         RunStatus::Cancelled
     } else if outcomes.iter().any(JobOutcome::fails_run) {
         RunStatus::Failure
@@ -277,6 +307,87 @@ pub async fn run(options: RunOptions, store: Arc<Store>) -> Result<RunOutcome, R
 }
 
 const INTERRUPTED: &str = "the run was interrupted";
+
+/// The event log of one attempt of a run: `events.jsonl`, then `events.2.jsonl`, ...
+pub fn events_file_name(attempt: i64) -> String {
+    if attempt <= 1 {
+        "events.jsonl".to_string()
+    } else {
+        format!("events.{attempt}.jsonl")
+    }
+}
+
+/// How often a waiting run looks at its concurrency group again.
+const GROUP_POLL: Duration = Duration::from_millis(100);
+/// How long a cancelled run of the group gets to wind down before this one gives up.
+const GROUP_CANCEL_WAIT: Duration = Duration::from_secs(60);
+
+/// Takes the run's concurrency group: cancels the active runs of the group (SIGTERM to the
+/// process running them, which stops them cleanly) or waits for them to end. Returns a note
+/// for the run's record.
+async fn acquire_group(
+    store: &Store,
+    options: &RunOptions,
+    group: &str,
+    cancel: bool,
+) -> Result<Option<String>, RunError> {
+    let repository = options.repo_root.display().to_string();
+    let active = store.active_in_group(&repository, group).await?;
+    if active.is_empty() {
+        return Ok(None);
+    }
+    let numbers: Vec<String> = active.iter().map(|r| format!("#{}", r.number)).collect();
+    let waited = Instant::now();
+    if cancel {
+        for run in &active {
+            if let Some(pid) = run.owner_pid() {
+                // SAFETY: kill(2) on a pid read from the store; signalling a gone process fails harmlessly.
+                unsafe {
+                    libc::kill(pid as i32, libc::SIGTERM);
+                }
+            }
+        }
+        if !options.json {
+            eprintln!(
+                "concurrency group `{group}`: cancelling run {}",
+                numbers.join(", ")
+            );
+        }
+    } else if !options.json {
+        eprintln!(
+            "concurrency group `{group}`: waiting for run {} to finish",
+            numbers.join(", ")
+        );
+    }
+    let mut interrupt = options.interrupt.clone();
+    loop {
+        store.mark_interrupted().await?;
+        if store.active_in_group(&repository, group).await?.is_empty() {
+            break;
+        }
+        if *interrupt.borrow_and_update() || (cancel && waited.elapsed() > GROUP_CANCEL_WAIT) {
+            return Err(RunError::Group(format!(
+                "run {} of concurrency group `{group}` did not end",
+                numbers.join(", ")
+            )));
+        }
+        tokio::time::sleep(GROUP_POLL).await;
+    }
+    for run in &active {
+        if cancel {
+            let note = format!("cancelled by a newer run of concurrency group `{group}`");
+            store
+                .set_run_status(&run.id, "cancelled", Some(&note))
+                .await?;
+        }
+    }
+    let verb = if cancel { "cancelled" } else { "waited for" };
+    Ok(Some(format!(
+        "{verb} run {} of concurrency group `{group}` ({:.1}s)",
+        numbers.join(", "),
+        waited.elapsed().as_secs_f64()
+    )))
+}
 
 fn prepare_source(options: &RunOptions, source: &Path) -> Result<(), workspace::WorkspaceError> {
     workspace::export(&options.repo_root, &options.event.sha, source)?;
@@ -351,7 +462,8 @@ async fn resolve_secrets(
 }
 
 /// Starts jobs as their needs finish, up to the parallelism; applies fail-fast.
-async fn schedule(shared: Arc<Shared>) -> Vec<JobOutcome> {
+/// Returns the outcomes in plan order, and whether the user interrupted the run.
+async fn schedule(shared: Arc<Shared>) -> (Vec<JobOutcome>, bool) {
     let plan = &shared.options.plan;
     let jobs = shared.options.pipeline.jobs.clone().unwrap_or_default();
     let mut pending: Vec<&PlannedJob> = plan.jobs.iter().collect();
@@ -372,7 +484,34 @@ async fn schedule(shared: Arc<Shared>) -> Vec<JobOutcome> {
                 continue;
             }
             let job = &jobs[planned.job.as_str()];
-            match decide(planned, job, &done, failed_at.as_deref(), interrupted) {
+            if shared
+                .options
+                .rerun
+                .as_ref()
+                .is_some_and(|r| r.reuse.contains(&planned.id))
+            {
+                let mut outcome = skipped(
+                    planned,
+                    "passed in an earlier attempt: reused, not run again",
+                    false,
+                );
+                outcome.status = JobStatus::Success;
+                outcome.reused = true;
+                record_settled(&shared, &outcome).await;
+                done.insert(planned.id.clone(), outcome);
+                pending.remove(index);
+                index = 0;
+                continue;
+            }
+            match decide(
+                planned,
+                job,
+                &done,
+                failed_at.as_deref(),
+                interrupted,
+                &shared.options.event,
+                &shared.options.pipeline,
+            ) {
                 Decision::Settle(outcome) => {
                     record_settled(&shared, &outcome).await;
                     done.insert(planned.id.clone(), outcome);
@@ -439,10 +578,12 @@ async fn schedule(shared: Arc<Shared>) -> Vec<JobOutcome> {
         }
     }
     // Keep the plan's order for reports.
-    plan.jobs
+    let outcomes = plan
+        .jobs
         .iter()
         .filter_map(|j| done.shift_remove(&j.id))
-        .collect()
+        .collect();
+    (outcomes, interrupted)
 }
 
 async fn wait_true(receiver: &mut watch::Receiver<bool>) {
@@ -484,18 +625,36 @@ fn skipped(planned: &PlannedJob, reason: &str, satisfied: bool) -> JobOutcome {
         reason: Some(reason.to_string()),
         cache: None,
         debug_shell: None,
+        reused: false,
         failed_output: Vec::new(),
     }
 }
 
 /// `failed_at` holds the job whose failure failed the run; a leading `!` marks a failure of
 /// a job with `fail-fast: false`, which fails the run without cancelling others.
+/// The `env` context of a job: the pipeline's variables under the job's, unrendered.
+fn pipeline_env(pipeline: &Pipeline, job: &Job) -> Value {
+    let mut env = IndexMap::new();
+    for (name, value) in pipeline
+        .env
+        .iter()
+        .flatten()
+        .chain(job.env.iter().flatten())
+    {
+        env.insert(name.name.clone(), Value::String(value.text.value.clone()));
+    }
+    Value::Object(env)
+}
+
+#[allow(clippy::too_many_arguments)]
 fn decide(
     planned: &PlannedJob,
     job: &Job,
     done: &IndexMap<String, JobOutcome>,
     failed_at: Option<&str>,
     interrupted: bool,
+    event: &Event,
+    pipeline: &Pipeline,
 ) -> Decision {
     if !planned.runs {
         let satisfied = planned.skip_kind == Some(SkipKind::NotAffected);
@@ -526,22 +685,10 @@ fn decide(
         }
         blocking_need.get_or_insert_with(|| (need.clone(), outcome.status));
     }
-    let reacts = uses_status_function(job);
-    if let Some(failed) = failed_at.filter(|f| !f.starts_with('!'))
-        && !reacts
-    {
-        let mut outcome = skipped(
-            planned,
-            &format!("cancelled by fail-fast: `{failed}` failed"),
-            false,
-        );
-        outcome.status = JobStatus::Cancelled;
-        return Decision::Settle(outcome);
-    }
     let proceed = match &job.condition {
         None => !status.any_failed && !status.any_cancelled && !status.any_skipped,
         Some(condition) => {
-            let scope = condition_scope(planned, status, done);
+            let scope = condition_scope(planned, status, done, event, pipeline_env(pipeline, job));
             match scope.eval(&condition.expr) {
                 Ok(value) => value.truthy(),
                 Err(error) => {
@@ -553,6 +700,19 @@ fn decide(
         }
     };
     if proceed {
+        // Fail-fast: nothing new starts once the run has failed, except jobs that exist to
+        // react to failure (`always()`, `failure()`, `cancelled()`).
+        if let Some(failed) = failed_at.filter(|f| !f.starts_with('!'))
+            && !uses_status_function(job)
+        {
+            let mut outcome = skipped(
+                planned,
+                &format!("cancelled by fail-fast: `{failed}` failed"),
+                false,
+            );
+            outcome.status = JobStatus::Cancelled;
+            return Decision::Settle(outcome);
+        }
         return Decision::Start;
     }
     let reason = match (&job.condition, blocking_need) {
@@ -569,11 +729,15 @@ fn condition_scope<'a>(
     planned: &PlannedJob,
     status: NeedsStatus,
     done: &IndexMap<String, JobOutcome>,
+    event: &Event,
+    env: Value,
 ) -> Scope<'a> {
     let mut scope = Scope {
         status: Some(status),
         ..Scope::default()
     };
+    scope.contexts.insert("event".into(), event.context());
+    scope.contexts.insert("env".into(), env);
     let mut results = IndexMap::new();
     for need in &planned.needs {
         if let Some(outcome) = done.get(need) {
@@ -629,16 +793,17 @@ async fn record_settled(shared: &Shared, outcome: &JobOutcome) {
             job: &outcome.id,
             reason,
         }),
+        JobStatus::Success => shared.sink.event(Ev::JobReused { job: &outcome.id }),
         _ => shared.sink.event(Ev::JobSkipped {
             job: &outcome.id,
             reason,
         }),
     }
     if !shared.options.json {
-        let mark = if outcome.status == JobStatus::Cancelled {
-            "⊘"
-        } else {
-            "–"
+        let mark = match outcome.status {
+            JobStatus::Cancelled => "⊘",
+            JobStatus::Success => "↺",
+            _ => "–",
         };
         eprintln!("  {mark} {}  {}", outcome.id, shared.masker.mask(reason));
     }
@@ -677,7 +842,7 @@ fn job_record(
         attempts: i64::from(outcome.attempts),
         cache: outcome.cache.clone(),
         outputs_digest: None,
-        reused: false,
+        reused: outcome.reused,
         started_at,
         finished_at,
         attempt_log,
@@ -877,6 +1042,7 @@ async fn run_job(
         reason: reason.map(|r| shared.masker.mask(&r).into_owned()),
         cache: None,
         debug_shell,
+        reused: false,
         failed_output: if failed { failed_output } else { Vec::new() },
     };
     shared.sink.event(Ev::JobFinished {

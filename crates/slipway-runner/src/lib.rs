@@ -12,4 +12,6 @@ mod execute;
 pub mod process;
 pub mod workspace;
 
-pub use execute::{JobOutcome, JobStatus, RunOptions, RunOutcome, RunStatus, run};
+pub use execute::{
+    JobOutcome, JobStatus, Rerun, RunOptions, RunOutcome, RunStatus, events_file_name, run,
+};

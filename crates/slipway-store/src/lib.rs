@@ -78,9 +78,20 @@ pub struct RunRecord {
     pub toolchains: serde_json::Value,
     pub concurrency_group: Option<String>,
     pub note: Option<String>,
+    /// `pid:start-time` of the process running it.
+    pub owner: String,
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
+}
+
+impl RunRecord {
+    /// The process id of the process that runs (or ran) this run.
+    pub fn owner_pid(&self) -> Option<u32> {
+        self.owner
+            .split_once(':')
+            .and_then(|(pid, _)| pid.parse().ok())
+    }
 }
 
 /// What a new run starts from.
@@ -518,7 +529,7 @@ async fn write_job(
 }
 
 const RUN_COLUMNS: &str = "id, repository, number, attempt, commit_sha, git_ref, event, actor, pipeline_path, pipeline_sha256, \
-    status, dirty, sandbox, runner_version, toolchains, concurrency_group, note, created_at, started_at, finished_at";
+    status, dirty, sandbox, runner_version, toolchains, concurrency_group, note, owner, created_at, started_at, finished_at";
 
 fn run_from_row(row: &AnyRow) -> Result<RunRecord> {
     Ok(RunRecord {
@@ -540,6 +551,7 @@ fn run_from_row(row: &AnyRow) -> Result<RunRecord> {
             .unwrap_or_default(),
         concurrency_group: row.try_get("concurrency_group")?,
         note: row.try_get("note")?,
+        owner: row.try_get("owner")?,
         created_at: row.try_get("created_at")?,
         started_at: row.try_get("started_at")?,
         finished_at: row.try_get("finished_at")?,

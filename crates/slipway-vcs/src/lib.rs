@@ -172,6 +172,40 @@ pub fn changed_files(repo: &Path, base: Option<&str>) -> Result<Vec<String>, Git
         .collect())
 }
 
+/// Files changed by `commit` against its first parent (every file of a root commit).
+pub fn changed_files_at(repo: &Path, commit: &str) -> Result<Vec<String>, GitError> {
+    let parent = format!("{commit}^1");
+    let output = if git(
+        repo,
+        &["rev-parse", "--verify", "-q", &parent],
+        LOCAL_TIMEOUT,
+    )
+    .is_ok()
+    {
+        git(
+            repo,
+            &["diff", "--name-only", "--no-renames", "-z", &parent, commit],
+            LOCAL_TIMEOUT,
+        )?
+    } else {
+        git(
+            repo,
+            &["ls-tree", "-r", "--name-only", "-z", commit],
+            LOCAL_TIMEOUT,
+        )?
+    };
+    Ok(output
+        .split('\0')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
+/// The contents of `path` at `commit`.
+pub fn show_file(repo: &Path, commit: &str, path: &str) -> Result<String, GitError> {
+    git(repo, &["show", &format!("{commit}:{path}")], LOCAL_TIMEOUT)
+}
+
 /// Reads `path` at a pinned `reference` of the repository at `url`, fetching into a cache
 /// (a bare repository per URL under `cache_dir`). Returns the text and the resolved commit.
 pub fn fetch_file(

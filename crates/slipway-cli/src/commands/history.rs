@@ -99,7 +99,10 @@ pub fn logs(args: &LogsArgs) -> anyhow::Result<Outcome> {
         let store = slipway_store::Store::open_in(&dir).await?;
         store.run(&args.run).await
     })?;
-    let path = dir.join("runs").join(&run.id).join("events.jsonl");
+    let path = dir
+        .join("runs")
+        .join(&run.id)
+        .join(slipway_runner::events_file_name(run.attempt));
     let file = std::fs::File::open(&path)
         .with_context(|| format!("no log for run #{} at {}", run.number, path.display()))?;
     let mut reader = std::io::BufReader::new(file);

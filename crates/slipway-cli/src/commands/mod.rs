@@ -5,6 +5,7 @@ mod import;
 mod init;
 mod lint;
 mod plan;
+mod rerun;
 pub mod run;
 
 use crate::Outcome;
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Init(args) => init::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Rerun(args) => rerun::run(&args),
         Command::Runs(args) => history::runs(&args),
         Command::Show(args) => history::show(&args),
         Command::Logs(args) => history::logs(&args),

@@ -85,7 +85,80 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Outcome> {
         );
     }
     let pipeline_path = relative(&file.root, &std::env::current_dir()?.join(&file.display));
-    let parallelism = args
+    let concurrency = concurrency_group(&loaded.pipeline, &event)?;
+    execute(Execution {
+        root: file.root.clone(),
+        state_dir,
+        pipeline_path,
+        pipeline_sha256: slipway_pipeline::digest::sha256_hex(file.text.as_bytes()),
+        pipeline: loaded.pipeline,
+        plan,
+        event,
+        parallelism: args.parallelism,
+        dirty: args.dirty,
+        keep_workspaces: args.keep_workspaces,
+        sandbox: args.sandbox,
+        debug_on_failure: args.debug_on_failure,
+        json: args.json,
+        concurrency,
+        rerun: None,
+    })
+}
+
+/// The concurrency group of a run, rendered from the pipeline's `concurrency.group`.
+fn concurrency_group(
+    pipeline: &slipway_pipeline::Pipeline,
+    event: &Event,
+) -> anyhow::Result<Option<(String, bool)>> {
+    let Some(concurrency) = &pipeline.concurrency else {
+        return Ok(None);
+    };
+    let Some(group) = &concurrency.group else {
+        return Ok(None);
+    };
+    let mut scope = slipway_pipeline::expr::Scope::default();
+    scope.contexts.insert("event".into(), event.context());
+    let env = pipeline.env.iter().flatten().map(|(k, v)| {
+        (
+            k.name.clone(),
+            slipway_pipeline::expr::Value::String(v.text.value.clone()),
+        )
+    });
+    scope.contexts.insert(
+        "env".into(),
+        slipway_pipeline::expr::Value::Object(env.collect()),
+    );
+    let rendered = scope
+        .render(&group.segments)
+        .map_err(|e| anyhow::anyhow!("concurrency.group: {e}"))?;
+    let cancel = concurrency
+        .cancel_in_progress
+        .as_ref()
+        .is_some_and(|c| c.value);
+    Ok(Some((rendered, cancel)))
+}
+
+/// What `run` and `rerun` hand to the runner.
+pub struct Execution {
+    pub root: PathBuf,
+    pub state_dir: PathBuf,
+    pub pipeline_path: String,
+    pub pipeline_sha256: String,
+    pub pipeline: slipway_pipeline::Pipeline,
+    pub plan: plan::Plan,
+    pub event: Event,
+    pub parallelism: Option<usize>,
+    pub dirty: bool,
+    pub keep_workspaces: bool,
+    pub sandbox: bool,
+    pub debug_on_failure: bool,
+    pub json: bool,
+    pub concurrency: Option<(String, bool)>,
+    pub rerun: Option<slipway_runner::Rerun>,
+}
+
+pub fn execute(execution: Execution) -> anyhow::Result<Outcome> {
+    let parallelism = execution
         .parallelism
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -93,8 +166,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Outcome> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let json = execution.json;
     runtime.block_on(async {
-        let store = Arc::new(slipway_store::Store::open_in(&state_dir).await?);
+        let store = Arc::new(slipway_store::Store::open_in(&execution.state_dir).await?);
         let (interrupt_tx, interrupt_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
@@ -104,31 +178,37 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Outcome> {
             }
             let _ = interrupt_tx.send(true);
         });
+        if !json {
+            eprintln!(
+                "slipway run: commit {} on {}, {parallelism} at once",
+                &execution.event.sha[..12.min(execution.event.sha.len())],
+                execution.event.git_ref
+            );
+        }
         let options = RunOptions {
-            repo_root: file.root.clone(),
-            toolchains: crate::toolchains::versions(&state_dir),
-            state_dir,
-            pipeline_path,
-            pipeline_sha256: slipway_pipeline::digest::sha256_hex(file.text.as_bytes()),
-            pipeline: loaded.pipeline.clone(),
-            plan,
-            event,
+            repo_root: execution.root,
+            toolchains: crate::toolchains::versions(&execution.state_dir),
+            state_dir: execution.state_dir,
+            pipeline_path: execution.pipeline_path,
+            pipeline_sha256: execution.pipeline_sha256,
+            pipeline: execution.pipeline,
+            plan: execution.plan,
+            event: execution.event,
             parallelism,
-            dirty: args.dirty,
-            keep_workspaces: args.keep_workspaces,
-            sandbox: args.sandbox,
-            debug_on_failure: args.debug_on_failure,
-            json: args.json,
+            dirty: execution.dirty,
+            keep_workspaces: execution.keep_workspaces,
+            sandbox: execution.sandbox,
+            debug_on_failure: execution.debug_on_failure,
+            json,
             grace: Duration::from_secs(5),
             secrets: slipway_secrets::ResolveContext::from_process_env(),
             runner_version: env!("CARGO_PKG_VERSION").to_string(),
             interrupt: interrupt_rx,
+            concurrency: execution.concurrency,
+            rerun: execution.rerun,
         };
-        if !args.json {
-            eprintln!("slipway run: commit {} on {}, {parallelism} at once", &head.sha[..12], head.git_ref);
-        }
         let outcome = slipway_runner::run(options, store).await?;
-        if !args.json {
+        if !json {
             print_summary(&outcome);
         }
         Ok(match outcome.status {
@@ -140,7 +220,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Outcome> {
 }
 
 /// Keeps the named jobs (matrix instances of a named job too) and everything they need.
-fn restrict(mut plan: plan::Plan, wanted: &[String]) -> anyhow::Result<plan::Plan> {
+pub fn restrict(mut plan: plan::Plan, wanted: &[String]) -> anyhow::Result<plan::Plan> {
     let mut keep: Vec<String> = Vec::new();
     for name in wanted {
         let matching: Vec<String> = plan
@@ -206,6 +286,7 @@ fn print_summary(outcome: &slipway_runner::RunOutcome) {
                 format!("{} (allowed)", job.status.as_str())
             }
             (JobStatus::Skipped, _) if job.satisfied => "not affected".to_string(),
+            (JobStatus::Success, _) if job.reused => "reused".to_string(),
             (status, _) => status.as_str().to_string(),
         };
         let duration = if job.attempts == 0 {
