@@ -7,8 +7,12 @@ SPEC: {"bytes": N, "rounds": R, "groups": [{"name": "save", "baseline": "tar | z
        "prepare": "shell", "commands": {"label": "shell", ...}}]}
 
 Each round runs every command of a group once, in a rotating order, after the group's `prepare`
-(removing outputs, `sync` so one run's writeback is not charged to the next). Wall time is
-measured around the shell; CPU time is the children's user+system time from getrusage.
+(`sync`, so one run's writeback is not charged to the next). `{n}` in a prepare or command is
+replaced by a number unique to the run: restores go to fresh directories instead of deleting the
+previous ones, because on ext4 creating files right after deleting thousands costs several
+times more (the inode allocator skips recently deleted inodes one by one), which would drown
+the difference between the tools. Wall time is measured around the shell; CPU time is the
+children's user+system time from getrusage.
 """
 import json
 import os
@@ -34,6 +38,7 @@ def run(cmd):
 def main():
     spec = json.load(open(sys.argv[1]))
     mb = spec["bytes"] / 1e6
+    runs = 0
     results = {"bytes": spec["bytes"], "rounds": spec["rounds"], "loadavg_before": os.getloadavg(), "groups": []}
     for group in spec["groups"]:
         labels = list(group["commands"])
@@ -41,8 +46,9 @@ def main():
         for r in range(spec["rounds"]):
             order = labels[r % len(labels):] + labels[: r % len(labels)]
             for label in order:
-                subprocess.run(["bash", "-c", group["prepare"]], check=True)
-                wall, cpu = run(group["commands"][label])
+                runs += 1
+                subprocess.run(["bash", "-c", group["prepare"].replace("{n}", str(runs))], check=True)
+                wall, cpu = run(group["commands"][label].replace("{n}", str(runs)))
                 times[label].append((wall, cpu))
                 print(f"  {group['name']:8} round {r + 1}: {label:28} {wall:6.2f} s wall {cpu:6.2f} s cpu", file=sys.stderr)
         base = statistics.median(w for w, _ in times[group["baseline"]])

@@ -8,12 +8,13 @@
 # --scale F   size of the data set relative to ~490 MB / 20k files (default 1)
 # --rounds R  timed runs of each command, interleaved (default 5)
 # Env: CAS_BENCH_BIN=path  use this cas-bench binary instead of building it.
-#      TMPDIR              where the data set, store and outputs go (needs ~2.5 GB at scale 1).
+#      TMPDIR              where the data set, store and outputs go: about (2R + 3) x 0.5 GB at
+#                          scale 1, as restores are kept until the end (see bench.py).
 set -euo pipefail
 
 SCALE=1
 ROUNDS=5
-usage() { sed -n '2,12s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,14s/^# \{0,1\}//p' "$0"; }
 while (($#)); do
   case "$1" in
     --scale) SCALE="${2:?--scale needs a value}"; shift 2 ;;
@@ -56,7 +57,6 @@ log "checking the round trip"
 digest="$("$bin" pack "$tmp/store" "$tmp/data" | python3 -c 'import json,sys; print(json.load(sys.stdin)["digest"])')"
 "$bin" unpack "$tmp/store" "$digest" "$tmp/check" >/dev/null
 diff -r --no-dereference "$tmp/data" "$tmp/check" >/dev/null || die "restored tree differs from the original"
-rm -rf "$tmp/check"
 tar -cf - -C "$tmp/data" . | zstd -3 -T1 -q -o "$tmp/peer.tar.zst"
 
 cat >"$tmp/spec.json" <<JSON
@@ -77,10 +77,10 @@ cat >"$tmp/spec.json" <<JSON
     {
       "name": "restore",
       "baseline": "zstd -d | tar -xf -",
-      "prepare": "rm -rf $tmp/out && mkdir $tmp/out && sync",
+      "prepare": "mkdir $tmp/out-{n} && sync",
       "commands": {
-        "slipway unpack": "$bin unpack $tmp/store $digest $tmp/out",
-        "zstd -d | tar -xf -": "zstd -d -q -c < $tmp/peer.tar.zst | tar -xf - -C $tmp/out"
+        "slipway unpack": "$bin unpack $tmp/store $digest $tmp/out-{n}",
+        "zstd -d | tar -xf -": "zstd -d -q -c < $tmp/peer.tar.zst | tar -xf - -C $tmp/out-{n}"
       }
     }
   ]

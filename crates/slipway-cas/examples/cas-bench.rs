@@ -1,6 +1,7 @@
 //! Drives the library's own pack and unpack code paths for bench/cache:
 //!
-//!     cas-bench pack STORE DIR            archive all of DIR (as a workspace) into the store
+//!     cas-bench pack STORE DIR [THREADS]  archive all of DIR (as a workspace) into the store,
+//!                                         with THREADS zstd workers (default: one per core)
 //!     cas-bench unpack STORE DIGEST DEST  restore that archive into DEST
 //!
 //! Prints one JSON line with the digest, sizes and the library's own timing.
@@ -19,10 +20,19 @@ fn main() -> ExitCode {
         }
     };
     let outcome = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
-        ["pack", store, dir] => runtime.block_on(run_pack(store, dir)),
+        ["pack", store, dir] => runtime.block_on(run_pack(store, dir, None)),
+        ["pack", store, dir, threads] => match threads.parse() {
+            Ok(threads) => runtime.block_on(run_pack(store, dir, Some(threads))),
+            Err(_) => {
+                eprintln!("cas-bench: THREADS must be a number, not `{threads}`");
+                return ExitCode::from(2);
+            }
+        },
         ["unpack", store, digest, dest] => runtime.block_on(run_unpack(store, digest, dest)),
         _ => {
-            eprintln!("usage: cas-bench pack STORE DIR | cas-bench unpack STORE DIGEST DEST");
+            eprintln!(
+                "usage: cas-bench pack STORE DIR [THREADS] | cas-bench unpack STORE DIGEST DEST"
+            );
             return ExitCode::from(2);
         }
     };
@@ -38,13 +48,15 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run_pack(store: &str, dir: &str) -> slipway_cas::Result<String> {
+async fn run_pack(store: &str, dir: &str, threads: Option<u32>) -> slipway_cas::Result<String> {
     let store = BlobStore::open(store)?;
+    let mut options = PackOptions::default();
+    options.threads = threads.unwrap_or(options.threads);
     let packed = pack(
         &store,
         &Roots::workspace(dir),
         &[PathSpec::parse(".")?],
-        &PackOptions::default(),
+        &options,
     )
     .await?;
     Ok(format!(

@@ -160,13 +160,71 @@ pub enum RunError {
 }
 
 /// What every job of a run shares.
+/// Messages to the task that writes job records, so store writes stay off the jobs' path.
+enum ToRecorder {
+    Job(Box<JobRecord>),
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+/// Writes job records in the order they come, in the background.
+fn start_recorder(store: Arc<Store>, run_id: String, run_attempt: i64) -> mpsc::UnboundedSender<ToRecorder> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(message) = rx.recv().await {
+            match message {
+                ToRecorder::Job(record) => {
+                    if let Err(error) = store.finish_job(&run_id, run_attempt, &record).await {
+                        eprintln!("warning: cannot record job {}: {error}", record.job_id);
+                    }
+                }
+                ToRecorder::Flush(done) => {
+                    let _ = done.send(());
+                }
+            }
+        }
+    });
+    tx
+}
+
+impl Shared {
+    fn record(&self, record: JobRecord) {
+        let _ = self.recorder.send(ToRecorder::Job(Box::new(record)));
+    }
+
+    /// Waits until every record sent so far is written.
+    async fn flush_records(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.recorder.send(ToRecorder::Flush(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// Removes a finished job's workspace in the background: deleting a tree is not on
+    /// any job's critical path.
+    fn remove_later(&self, path: PathBuf) {
+        let handle = tokio::task::spawn_blocking(move || workspace::remove(&path));
+        if let Ok(mut removals) = self.removals.lock() {
+            removals.push(handle);
+        }
+    }
+
+    async fn finish_removals(&self) {
+        let handles: Vec<_> = self.removals.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default();
+        for handle in handles {
+            if let Ok(Some(warning)) = handle.await {
+                eprintln!("warning: {warning}");
+            }
+        }
+    }
+}
+
 struct Shared {
     options: RunOptions,
     sink: Sink,
-    store: Arc<Store>,
+    recorder: mpsc::UnboundedSender<ToRecorder>,
+    removals: std::sync::Mutex<Vec<tokio::task::JoinHandle<Option<String>>>>,
     run_id: String,
     run_number: i64,
-    run_attempt: i64,
     source: PathBuf,
     work: PathBuf,
     masker: Masker,
@@ -239,10 +297,10 @@ pub async fn run(options: RunOptions, store: Arc<Store>) -> Result<RunOutcome, R
     let shared = Arc::new(Shared {
         work: options.state_dir.join("work").join(&record.id),
         sink,
-        store: store.clone(),
+        recorder: start_recorder(store.clone(), record.id.clone(), record.attempt),
+        removals: std::sync::Mutex::new(Vec::new()),
         run_id: record.id.clone(),
         run_number: record.number,
-        run_attempt: record.attempt,
         source,
         masker,
         secrets,
@@ -276,6 +334,8 @@ pub async fn run(options: RunOptions, store: Arc<Store>) -> Result<RunOutcome, R
         .await?;
 
     let (outcomes, interrupted) = schedule(shared.clone()).await;
+    shared.flush_records().await;
+    shared.finish_removals().await;
     let status = if interrupted {
         RunStatus::Cancelled
     } else if outcomes.iter().any(JobOutcome::fails_run) {
@@ -808,13 +868,7 @@ async fn record_settled(shared: &Shared, outcome: &JobOutcome) {
         eprintln!("  {mark} {}  {}", outcome.id, shared.masker.mask(reason));
     }
     let record = job_record(shared, outcome, Vec::new(), Vec::new(), None, None);
-    if let Err(error) = shared
-        .store
-        .finish_job(&shared.run_id, shared.run_attempt, &record)
-        .await
-    {
-        eprintln!("warning: cannot record job {}: {error}", outcome.id);
-    }
+    shared.record(record);
 }
 
 fn job_record(
@@ -937,7 +991,11 @@ async fn run_job(
         }
         let attempt_started = now_ms();
         let deadline = Instant::now() + job_timeout;
-        let end = match workspace::fresh_copy(&shared.source, &workspace) {
+        let copy = {
+            let (source, target) = (shared.source.clone(), workspace.clone());
+            tokio::task::spawn_blocking(move || workspace::fresh_copy(&source, &target)).await
+        };
+        let end = match copy.unwrap_or_else(|e| Err(workspace::WorkspaceError::Io { path: workspace.display().to_string(), source: std::io::Error::other(e.to_string()) })) {
             Err(error) => AttemptEnd::Failed {
                 class: FailureClass::Infra,
                 exit_code: None,
@@ -1026,9 +1084,7 @@ async fn run_job(
     let debug_shell = (failed && shared.options.debug_on_failure)
         .then(|| debug_command(&shared, &planned, &job, &workspace));
     if debug_shell.is_none() && !shared.options.keep_workspaces {
-        if let Some(warning) = workspace::remove(&workspace) {
-            eprintln!("warning: {warning}");
-        }
+        shared.remove_later(workspace);
     }
     let outcome = JobOutcome {
         id: planned.id.clone(),
@@ -1064,13 +1120,7 @@ async fn run_job(
         Some(started_at),
         Some(now_ms()),
     );
-    if let Err(error) = shared
-        .store
-        .finish_job(&shared.run_id, shared.run_attempt, &record)
-        .await
-    {
-        eprintln!("warning: cannot record job {}: {error}", outcome.id);
-    }
+    shared.record(record);
     outcome
 }
 
