@@ -649,3 +649,159 @@ fn a_newer_run_cancels_the_older_one_in_its_concurrency_group() {
         "{detail:#}"
     );
 }
+
+#[test]
+fn outputs_reach_the_jobs_that_need_them_and_missing_ones_fail() {
+    let dir = repo(
+        r#"version: 1
+jobs:
+  build:
+    steps: [{ run: "mkdir -p out && echo artifact-bytes > out/app" }]
+    outputs: [out/app]
+  use:
+    needs: [build]
+    steps: [{ run: cat out/app }]
+  forgetful:
+    fail-fast: false
+    steps: [{ run: "true" }]
+    outputs: [never/made]
+"#,
+        &[],
+    );
+    let output = slipway(dir.path(), &["run", "--json", "--jobs", "1"], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    let events = events(&output);
+    assert_eq!(finished(&events, "use")["status"], "success");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["job"] == "use" && e["line"] == "artifact-bytes")
+    );
+    let forgetful = finished(&events, "forgetful");
+    assert_eq!(forgetful["status"], "failure");
+    assert!(
+        forgetful["reason"].as_str().unwrap().contains("never/made"),
+        "{forgetful}"
+    );
+
+    // A re-run of `use` alone gets build's stored outputs without running build again.
+    let again = slipway(dir.path(), &["rerun", "1", "--job", "use", "--json"], &[]);
+    let events = events_of(&again);
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "job_reused" && e["job"] == "build"),
+        "{events:#?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["job"] == "use" && e["line"] == "artifact-bytes")
+    );
+}
+
+fn events_of(output: &Output) -> Vec<serde_json::Value> {
+    events(output)
+}
+
+#[test]
+fn caches_hit_fall_back_to_restore_keys_and_miss() {
+    let dir = repo(
+        r#"version: 1
+jobs:
+  deps:
+    cache:
+      key: "deps-${{ hashFiles('lock.txt') }}"
+      restore-keys: ["deps-"]
+      paths: [vendor]
+    steps:
+      - run: |
+          if [ -f vendor/built ]; then echo "restored: $(cat vendor/built)"; else echo fresh; fi
+          mkdir -p vendor && cat lock.txt > vendor/built
+"#,
+        &[("lock.txt", "v1")],
+    );
+    let cache_event = |output: &Output| {
+        let events = events(output);
+        let cache = events
+            .iter()
+            .find(|e| e["event"] == "cache")
+            .cloned()
+            .expect("a cache event");
+        let lines: Vec<String> = events
+            .iter()
+            .filter_map(|e| e["line"].as_str().map(str::to_string))
+            .collect();
+        (cache["result"].as_str().unwrap().to_string(), lines)
+    };
+    let (result, lines) = cache_event(&slipway(dir.path(), &["run", "--json"], &[]));
+    assert_eq!(
+        (result.as_str(), lines.as_slice()),
+        ("miss", &["fresh".to_string()][..])
+    );
+    let (result, lines) = cache_event(&slipway(dir.path(), &["run", "--json"], &[]));
+    assert_eq!(
+        (result.as_str(), lines.as_slice()),
+        ("hit", &["restored: v1".to_string()][..])
+    );
+    std::fs::write(dir.path().join("lock.txt"), "v2").unwrap();
+    git(dir.path(), &["commit", "-qam", "bump"]);
+    let (result, lines) = cache_event(&slipway(dir.path(), &["run", "--json"], &[]));
+    assert_eq!(
+        (result.as_str(), lines.as_slice()),
+        ("partial", &["restored: v1".to_string()][..])
+    );
+    let (result, _) = cache_event(&slipway(dir.path(), &["run", "--json"], &[]));
+    assert_eq!(result, "hit", "the partial hit saved the new key");
+}
+
+#[test]
+fn a_cache_never_carries_a_secret() {
+    let dir = repo(
+        r#"version: 1
+jobs:
+  leaky:
+    secrets: [TOKEN]
+    cache: { key: leaky-v1, paths: [stash] }
+    steps:
+      - run: mkdir -p stash && echo "$TOKEN" > stash/token
+secrets:
+  TOKEN: { from: env, name: LEAKY_TOKEN }
+"#,
+        &[],
+    );
+    let output = slipway(
+        dir.path(),
+        &["run"],
+        &[("LEAKY_TOKEN", "cache-me-not-1234")],
+    );
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        text(&output.stderr).contains("not saved"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert!(
+        text(&output.stderr).contains("stash/token"),
+        "{}",
+        text(&output.stderr)
+    );
+    let second = slipway(
+        dir.path(),
+        &["run", "--json"],
+        &[("LEAKY_TOKEN", "cache-me-not-1234")],
+    );
+    let events = events(&second);
+    assert_eq!(
+        events.iter().find(|e| e["event"] == "cache").unwrap()["result"],
+        "miss"
+    );
+    for file in state_files(dir.path()) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("cache-me-not-1234"),
+            "{}",
+            file.display()
+        );
+    }
+}

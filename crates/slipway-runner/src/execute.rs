@@ -53,8 +53,8 @@ pub struct RunOptions {
 
 pub struct Rerun {
     pub run_id: String,
-    /// Job ids that passed in the earlier attempt.
-    pub reuse: Vec<String>,
+    /// Jobs that passed in the earlier attempt, with the digest of their stored outputs.
+    pub reuse: Vec<(String, Option<String>)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -114,6 +114,8 @@ pub struct JobOutcome {
     pub debug_shell: Option<String>,
     /// Taken from an earlier attempt of the run (`rerun`), not run again.
     pub reused: bool,
+    /// Digest (hex) of the archive of the job's declared outputs.
+    pub outputs: Option<String>,
     #[serde(skip)]
     pub failed_output: Vec<String>,
 }
@@ -157,6 +159,8 @@ pub enum RunError {
     Secrets(String),
     #[error("{0}")]
     Group(String),
+    #[error("cannot open the object store: {0}")]
+    Objects(String),
 }
 
 /// What every job of a run shares.
@@ -167,7 +171,11 @@ enum ToRecorder {
 }
 
 /// Writes job records in the order they come, in the background.
-fn start_recorder(store: Arc<Store>, run_id: String, run_attempt: i64) -> mpsc::UnboundedSender<ToRecorder> {
+fn start_recorder(
+    store: Arc<Store>,
+    run_id: String,
+    run_attempt: i64,
+) -> mpsc::UnboundedSender<ToRecorder> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Some(message) = rx.recv().await {
@@ -209,7 +217,11 @@ impl Shared {
     }
 
     async fn finish_removals(&self) {
-        let handles: Vec<_> = self.removals.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default();
+        let handles: Vec<_> = self
+            .removals
+            .lock()
+            .map(|mut r| std::mem::take(&mut *r))
+            .unwrap_or_default();
         for handle in handles {
             if let Ok(Some(warning)) = handle.await {
                 eprintln!("warning: {warning}");
@@ -222,6 +234,8 @@ struct Shared {
     options: RunOptions,
     sink: Sink,
     recorder: mpsc::UnboundedSender<ToRecorder>,
+    blobs: slipway_cas::BlobStore,
+    caches: slipway_cas::CacheStore,
     removals: std::sync::Mutex<Vec<tokio::task::JoinHandle<Option<String>>>>,
     run_id: String,
     run_number: i64,
@@ -237,6 +251,8 @@ pub async fn run(options: RunOptions, store: Arc<Store>) -> Result<RunOutcome, R
         Some((group, cancel)) => Some(acquire_group(&store, &options, group, *cancel).await?),
         None => None,
     };
+    let blobs = slipway_cas::BlobStore::local(&options.state_dir.join("objects"))
+        .map_err(|e| RunError::Objects(e.to_string()))?;
     let record = match &options.rerun {
         Some(rerun) => {
             store.start_attempt(&rerun.run_id).await?;
@@ -297,6 +313,8 @@ pub async fn run(options: RunOptions, store: Arc<Store>) -> Result<RunOutcome, R
     let shared = Arc::new(Shared {
         work: options.state_dir.join("work").join(&record.id),
         sink,
+        caches: slipway_cas::CacheStore::new(blobs.clone()),
+        blobs,
         recorder: start_recorder(store.clone(), record.id.clone(), record.attempt),
         removals: std::sync::Mutex::new(Vec::new()),
         run_id: record.id.clone(),
@@ -544,12 +562,12 @@ async fn schedule(shared: Arc<Shared>) -> (Vec<JobOutcome>, bool) {
                 continue;
             }
             let job = &jobs[planned.job.as_str()];
-            if shared
+            let reused = shared
                 .options
                 .rerun
                 .as_ref()
-                .is_some_and(|r| r.reuse.contains(&planned.id))
-            {
+                .and_then(|r| r.reuse.iter().find(|(id, _)| *id == planned.id));
+            if let Some((_, outputs)) = reused {
                 let mut outcome = skipped(
                     planned,
                     "passed in an earlier attempt: reused, not run again",
@@ -557,6 +575,7 @@ async fn schedule(shared: Arc<Shared>) -> (Vec<JobOutcome>, bool) {
                 );
                 outcome.status = JobStatus::Success;
                 outcome.reused = true;
+                outcome.outputs.clone_from(outputs);
                 record_settled(&shared, &outcome).await;
                 done.insert(planned.id.clone(), outcome);
                 pending.remove(index);
@@ -686,6 +705,7 @@ fn skipped(planned: &PlannedJob, reason: &str, satisfied: bool) -> JobOutcome {
         cache: None,
         debug_shell: None,
         reused: false,
+        outputs: None,
         failed_output: Vec::new(),
     }
 }
@@ -895,7 +915,7 @@ fn job_record(
         exit_code: outcome.exit_code.map(i64::from),
         attempts: i64::from(outcome.attempts),
         cache: outcome.cache.clone(),
-        outputs_digest: None,
+        outputs_digest: outcome.outputs.clone(),
         reused: outcome.reused,
         started_at,
         finished_at,
@@ -975,6 +995,8 @@ async fn run_job(
     let mut step_log = Vec::new();
     let mut attempt = 0u32;
     let mut failed_output = Vec::new();
+    let mut cache_status: Option<String> = None;
+    let mut outputs: Option<String> = None;
     let end = loop {
         attempt += 1;
         shared.sink.event(Ev::JobStarted {
@@ -995,26 +1017,57 @@ async fn run_job(
             let (source, target) = (shared.source.clone(), workspace.clone());
             tokio::task::spawn_blocking(move || workspace::fresh_copy(&source, &target)).await
         };
-        let end = match copy.unwrap_or_else(|e| Err(workspace::WorkspaceError::Io { path: workspace.display().to_string(), source: std::io::Error::other(e.to_string()) })) {
+        let end = match copy.unwrap_or_else(|e| {
+            Err(workspace::WorkspaceError::Io {
+                path: workspace.display().to_string(),
+                source: std::io::Error::other(e.to_string()),
+            })
+        }) {
             Err(error) => AttemptEnd::Failed {
                 class: FailureClass::Infra,
                 exit_code: None,
                 message: error.to_string(),
             },
-            Ok(()) => {
-                run_steps(
-                    &shared,
-                    &planned,
-                    &job,
-                    &workspace,
-                    attempt,
-                    deadline,
-                    &mut cancel,
-                    &mut step_log,
-                    &mut failed_output,
-                )
-                .await
-            }
+            Ok(()) => match prepare_inputs(&shared, &planned, &job, &needs, &workspace).await {
+                Err(message) => AttemptEnd::Failed {
+                    class: FailureClass::Infra,
+                    exit_code: None,
+                    message,
+                },
+                Ok(cache) => {
+                    cache_status = cache.as_ref().map(|c| c.status.clone());
+                    let end = run_steps(
+                        &shared,
+                        &planned,
+                        &job,
+                        &workspace,
+                        attempt,
+                        deadline,
+                        &mut cancel,
+                        &mut step_log,
+                        &mut failed_output,
+                    )
+                    .await;
+                    match end {
+                        AttemptEnd::Passed => {
+                            match save_results(&shared, &planned, &job, &workspace, cache.as_ref())
+                                .await
+                            {
+                                Ok(digest) => {
+                                    outputs = digest;
+                                    AttemptEnd::Passed
+                                }
+                                Err(message) => AttemptEnd::Failed {
+                                    class: FailureClass::Config,
+                                    exit_code: None,
+                                    message,
+                                },
+                            }
+                        }
+                        other => other,
+                    }
+                }
+            },
         };
         let (status, exit_code, class) = match &end {
             AttemptEnd::Passed => ("success", Some(0), None),
@@ -1057,7 +1110,6 @@ async fn run_job(
             _ = wait_true(&mut cancel) => break AttemptEnd::Cancelled,
         }
     };
-    let _ = needs;
     let (status, exit_code, reason) = match &end {
         AttemptEnd::Passed => (
             JobStatus::Success,
@@ -1096,9 +1148,10 @@ async fn run_job(
         duration_ms,
         exit_code,
         reason: reason.map(|r| shared.masker.mask(&r).into_owned()),
-        cache: None,
+        cache: cache_status,
         debug_shell,
         reused: false,
+        outputs,
         failed_output: if failed { failed_output } else { Vec::new() },
     };
     shared.sink.event(Ev::JobFinished {
@@ -1676,4 +1729,138 @@ mod tests {
         assert_eq!(shell_quote("it's"), "'it'\\''s'");
         assert_eq!(shell_quote(""), "''");
     }
+}
+
+/// A job's cache as restored before its steps: the rendered key and what the lookup found.
+struct CacheState {
+    key: String,
+    status: String,
+    paths: Vec<slipway_cas::PathSpec>,
+    roots: slipway_cas::Roots,
+}
+
+fn roots(workspace: &Path) -> slipway_cas::Roots {
+    let roots = slipway_cas::Roots::workspace(workspace);
+    match std::env::var_os("HOME") {
+        Some(home) => roots.with_home(home),
+        None => roots,
+    }
+}
+
+/// Before the first step: the outputs of the needs, then the cache.
+async fn prepare_inputs(
+    shared: &Shared,
+    planned: &PlannedJob,
+    job: &Job,
+    needs: &IndexMap<String, JobOutcome>,
+    workspace: &Path,
+) -> Result<Option<CacheState>, String> {
+    for (need, outcome) in needs {
+        let Some(hex) = &outcome.outputs else {
+            continue;
+        };
+        let digest =
+            slipway_cas::Digest::from_hex(hex).map_err(|e| format!("outputs of `{need}`: {e}"))?;
+        slipway_cas::outputs::materialise(&shared.blobs, &digest, workspace)
+            .await
+            .map_err(|e| format!("cannot materialise the outputs of `{need}`: {e}"))?;
+    }
+    let Some(cache) = &job.cache else {
+        return Ok(None);
+    };
+    let hasher = |patterns: &[String]| workspace::hash_files(workspace, patterns);
+    let scope = step_scope(shared, planned, job, &hasher, false);
+    let key = match &cache.key {
+        Some(key) => scope
+            .render(&key.segments)
+            .map_err(|e| format!("cache key: {e}"))?,
+        None => return Ok(None),
+    };
+    let restore_keys = cache
+        .restore_keys
+        .iter()
+        .flatten()
+        .map(|k| scope.render(&k.segments))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("cache restore-keys: {e}"))?;
+    let paths = cache
+        .paths
+        .iter()
+        .flatten()
+        .map(|p| slipway_cas::PathSpec::parse(&p.value))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("cache paths: {e}"))?;
+    let roots = roots(workspace);
+    // A cache that cannot be read is a miss, never a failure: caches only save time.
+    let lookup = shared
+        .caches
+        .lookup(&key, &restore_keys)
+        .await
+        .unwrap_or(slipway_cas::Lookup::Miss);
+    let status = match shared.caches.restore(&lookup, &roots).await {
+        Ok(_) => lookup.status().to_string(),
+        Err(error) => {
+            eprintln!(
+                "warning: cache of `{}` could not be restored: {error}",
+                planned.id
+            );
+            "miss".to_string()
+        }
+    };
+    shared.sink.event(Ev::Cache {
+        job: &planned.id,
+        result: &status,
+        key: &key,
+    });
+    Ok(Some(CacheState {
+        key,
+        status,
+        paths,
+        roots,
+    }))
+}
+
+/// After a successful attempt: store the declared outputs, and save the cache on a miss.
+/// Returns the outputs' digest; a missing output fails the job.
+async fn save_results(
+    shared: &Shared,
+    planned: &PlannedJob,
+    job: &Job,
+    workspace: &Path,
+    cache: Option<&CacheState>,
+) -> Result<Option<String>, String> {
+    let outputs = match job.outputs.as_deref() {
+        Some(paths) if !paths.is_empty() => {
+            let paths: Vec<String> = paths.iter().map(|p| p.value.clone()).collect();
+            let packed = slipway_cas::outputs::save_outputs(&shared.blobs, workspace, &paths)
+                .await
+                .map_err(|e| e.to_string())?;
+            Some(packed.digest.hex())
+        }
+        _ => None,
+    };
+    if let Some(cache) = cache.filter(|c| c.status != "hit") {
+        let masker = shared.masker.clone();
+        let deny: Option<slipway_cas::Deny> = (!masker.is_empty()).then(|| {
+            std::sync::Arc::new(move |bytes: &[u8]| masker.contains_secret(bytes))
+                as slipway_cas::Deny
+        });
+        let options = slipway_cas::PackOptions {
+            deny,
+            ..slipway_cas::PackOptions::default()
+        };
+        if let Err(error) = shared
+            .caches
+            .save_paths(&cache.key, &cache.roots, &cache.paths, &options)
+            .await
+        {
+            // Never fail a passing job over its cache; say why it was not saved.
+            eprintln!(
+                "warning: cache of `{}` not saved: {}",
+                planned.id,
+                shared.masker.mask(&error.to_string())
+            );
+        }
+    }
+    Ok(outputs)
 }

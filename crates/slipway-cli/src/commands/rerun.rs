@@ -95,10 +95,10 @@ pub fn run(args: &RerunArgs) -> anyhow::Result<Outcome> {
             }
         }
     }
-    let reuse: Vec<String> = jobs
+    let reuse: Vec<(String, Option<String>)> = jobs
         .iter()
         .filter(|j| j.status == "success" && !rerun_ids.contains(&j.job_id))
-        .map(|j| j.job_id.clone())
+        .map(|j| (j.job_id.clone(), j.outputs_digest.clone()))
         .collect();
     if rerun_ids.is_empty() {
         eprintln!(
@@ -115,7 +115,11 @@ pub fn run(args: &RerunArgs) -> anyhow::Result<Outcome> {
             if reuse.is_empty() {
                 "nothing".into()
             } else {
-                reuse.join(", ")
+                reuse
+                    .iter()
+                    .map(|(id, _)| id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             }
         );
     }
