@@ -1529,6 +1529,7 @@ const INHERITED: &[&str] = &[
     "TERM",
     "TMPDIR",
     "CARGO_HOME",
+    "CARGO_TARGET_DIR",
     "RUSTUP_HOME",
     "RUSTUP_TOOLCHAIN",
     "GOPATH",
