@@ -20,8 +20,9 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// The root a [`PathSpec`] is relative to.
@@ -443,7 +444,7 @@ fn write_archive(
                     path,
                     *size,
                     tar.get_mut(),
-                    options.deny.as_deref(),
+                    options.deny.as_ref(),
                     &mut buf,
                     out_path,
                 )?;
@@ -479,7 +480,7 @@ fn copy_content(
     path: &Path,
     size: u64,
     out: &mut impl Write,
-    deny: Option<&(dyn Fn(&[u8]) -> bool + Send + Sync)>,
+    deny: Option<&Deny>,
     buf: &mut [u8],
     out_path: &Path,
 ) -> Result<()> {
@@ -530,29 +531,123 @@ fn copy_content(
 /// this size, so the two work in parallel like `zstd -d | tar -x`.
 const CHUNK: usize = 1 << 20;
 const CHUNKS_IN_FLIGHT: usize = 4;
+/// Files up to this size are handed to writer threads: creating files is most of the cost of
+/// extraction (inode allocation in the kernel), and it parallelises. Larger files are written by
+/// the extracting thread as they stream, so memory stays bounded by
+/// `JOBS_IN_FLIGHT * POOLED_FILE_MAX`.
+const POOLED_FILE_MAX: u64 = 1 << 20;
+const JOBS_IN_FLIGHT: usize = 64;
+const MAX_WRITERS: usize = 4;
 
 fn extract(reader: BlobReader, digest: Digest, roots: &Roots) -> Result<UnpackResult> {
     let (chunks_tx, chunks_rx) = sync_channel(CHUNKS_IN_FLIGHT);
     let (recycle_tx, recycle_rx) = channel();
+    let (jobs_tx, jobs_rx) = sync_channel(JOBS_IN_FLIGHT);
+    let jobs_rx = Mutex::new(jobs_rx);
+    let failure = WriteFailure::default();
+    let writer_count = std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_WRITERS));
     std::thread::scope(|scope| {
+        let spawn_err = |e| Error::Task(format!("cannot start an extraction thread: {e}"));
+        let mut writers = Vec::with_capacity(writer_count);
+        for i in 0..writer_count {
+            let (jobs, failure) = (&jobs_rx, &failure);
+            let writer = std::thread::Builder::new()
+                .name(format!("cas-unpack-write-{i}"))
+                .spawn_scoped(scope, move || write_files(jobs, failure, digest))
+                .map_err(spawn_err)?;
+            writers.push(writer);
+        }
         let decompressor = std::thread::Builder::new()
             .name("cas-unpack-zstd".into())
             .spawn_scoped(scope, move || {
                 decompress(reader, digest, chunks_tx, recycle_rx)
             })
-            .map_err(|e| Error::Task(format!("cannot start the decompression thread: {e}")))?;
-        let extracted = Extractor::new(digest, roots)
+            .map_err(spawn_err)?;
+        let extracted = Extractor::new(digest, roots, jobs_tx, &failure)
             .and_then(|x| x.run(ChunkReader::new(chunks_rx, recycle_tx)));
-        // `run` has dropped the chunk receiver, so the decompressor cannot block on a send.
-        let decompressed = decompressor
-            .join()
-            .map_err(|_| Error::Task("the decompression thread panicked".into()))?;
-        // A corrupted blob explains whatever went wrong during extraction, so it takes precedence.
-        let compressed_bytes = decompressed?;
-        let mut result = extracted?;
+        // `run` has dropped the chunk receiver and the job sender, so the decompressor cannot
+        // block on a send and the writers run out of jobs.
+        let panicked = |_| Error::Task("an extraction thread panicked".into());
+        for writer in writers {
+            writer.join().map_err(panicked)?;
+        }
+        let compressed_bytes = decompressor.join().map_err(panicked)?;
+        // A corrupted blob explains whatever else went wrong, so it takes precedence.
+        let compressed_bytes = compressed_bytes?;
+        if let Some(e) = failure.take() {
+            return Err(e);
+        }
+        let (mut result, deferred_modes) = extracted?;
+        // Last, once every file is written: these directories may not be writable.
+        for (dir, mode) in deferred_modes.iter().rev() {
+            fs::set_permissions(dir, fs::Permissions::from_mode(*mode))
+                .map_err(Error::io("set the mode of", dir))?;
+        }
         result.bytes_in = compressed_bytes;
         Ok(result)
     })
+}
+
+/// A file small enough to be read into memory and written by the writer threads.
+struct WriteJob {
+    path: PathBuf,
+    mode: u32,
+    data: Vec<u8>,
+    /// The entry's name, for error messages.
+    entry: Vec<u8>,
+}
+
+/// The first error of any writer thread; the others stop writing once it is set.
+#[derive(Default)]
+struct WriteFailure {
+    failed: AtomicBool,
+    error: Mutex<Option<Error>>,
+}
+
+impl WriteFailure {
+    fn set(&self, e: Error) {
+        let mut slot = self.error.lock().unwrap_or_else(PoisonError::into_inner);
+        slot.get_or_insert(e);
+        self.failed.store(true, Ordering::Relaxed);
+    }
+
+    fn is_set(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    fn take(&self) -> Option<Error> {
+        self.error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+}
+
+/// A writer thread: creates and fills pooled files until the job channel closes.
+fn write_files(jobs: &Mutex<Receiver<WriteJob>>, failure: &WriteFailure, digest: Digest) {
+    loop {
+        let job = match jobs.lock().unwrap_or_else(PoisonError::into_inner).recv() {
+            Ok(job) => job,
+            Err(_) => return,
+        };
+        if failure.is_set() {
+            continue;
+        }
+        let written = create(&job.path, |p| {
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(job.mode)
+                .open(p)
+        })
+        .and_then(|mut file| {
+            file.write_all(&job.data)
+                .map_err(|e| Fail::Error(Error::io("write", &job.path)(e)))
+        });
+        if let Err(fail) = written {
+            failure.set(fail.into_error(digest, &job.entry));
+        }
+    }
 }
 
 /// Decompresses the blob into chunks until the end or until the extractor hangs up, then hashes
@@ -654,12 +749,19 @@ struct Extractor<'a> {
     /// Directories whose mode lacks owner write or search permission: created writable and given
     /// their real mode at the end, or their own entries could not be written.
     deferred_modes: Vec<(PathBuf, u32)>,
+    jobs: SyncSender<WriteJob>,
+    failure: &'a WriteFailure,
     buf: Vec<u8>,
     result: UnpackResult,
 }
 
 impl<'a> Extractor<'a> {
-    fn new(digest: Digest, roots: &'a Roots) -> Result<Self> {
+    fn new(
+        digest: Digest,
+        roots: &'a Roots,
+        jobs: SyncSender<WriteJob>,
+        failure: &'a WriteFailure,
+    ) -> Result<Self> {
         for root in std::iter::once(&roots.workspace).chain(&roots.home) {
             fs::create_dir_all(root).map_err(Error::io("create", root))?;
         }
@@ -668,6 +770,8 @@ impl<'a> Extractor<'a> {
             roots,
             verified: HashSet::new(),
             deferred_modes: Vec::new(),
+            jobs,
+            failure,
             buf: vec![0; COPY_BUF],
             result: UnpackResult {
                 digest,
@@ -681,35 +785,30 @@ impl<'a> Extractor<'a> {
         })
     }
 
-    fn run(mut self, reader: ChunkReader) -> Result<UnpackResult> {
+    /// Restores every entry; returns what was restored and the directory modes still to set.
+    fn run(mut self, reader: ChunkReader) -> Result<(UnpackResult, Vec<(PathBuf, u32)>)> {
         let bad = |digest, e: io::Error| Error::BadArchive {
             digest,
             message: e.to_string(),
         };
         let mut archive = tar::Archive::new(reader);
         for entry in archive.entries().map_err(|e| bad(self.digest, e))? {
+            if self.failure.is_set() {
+                // A writer failed; its error is reported by `extract`.
+                return Ok((self.result, self.deferred_modes));
+            }
             let mut entry = entry.map_err(|e| bad(self.digest, e))?;
             self.entry(&mut entry)?;
         }
         // Read to the end so the decompressor finishes and the whole blob gets hashed.
         io::copy(&mut archive.into_inner(), &mut io::sink()).map_err(|e| bad(self.digest, e))?;
-        for (dir, mode) in self.deferred_modes.iter().rev() {
-            fs::set_permissions(dir, fs::Permissions::from_mode(*mode))
-                .map_err(Error::io("set the mode of", dir))?;
-        }
-        Ok(self.result)
+        Ok((self.result, self.deferred_modes))
     }
 
     fn entry(&mut self, entry: &mut tar::Entry<'_, ChunkReader>) -> Result<()> {
         let raw = entry.path_bytes().into_owned();
-        self.restore(entry, &raw).map_err(|fail| match fail {
-            Fail::Unsafe(reason) => Error::UnsafeEntry {
-                digest: self.digest,
-                entry: String::from_utf8_lossy(&raw).into_owned(),
-                reason,
-            },
-            Fail::Error(e) => e,
-        })
+        self.restore(entry, &raw)
+            .map_err(|fail| fail.into_error(self.digest, &raw))
     }
 
     fn restore(&mut self, entry: &mut tar::Entry<'_, ChunkReader>, raw: &[u8]) -> Result<(), Fail> {
@@ -729,6 +828,28 @@ impl<'a> Extractor<'a> {
             tar::EntryType::Directory => {
                 self.dir(&path, mode)?;
                 self.result.dirs += 1;
+            }
+            tar::EntryType::Regular | tar::EntryType::Continuous
+                if entry.size() <= POOLED_FILE_MAX =>
+            {
+                let mut data = Vec::with_capacity(entry.size() as usize);
+                entry
+                    .read_to_end(&mut data)
+                    .map_err(|e| Fail::Error(self.bad(e)))?;
+                self.result.files += 1;
+                self.result.bytes_out += data.len() as u64;
+                let job = WriteJob {
+                    path,
+                    mode,
+                    data,
+                    entry: raw.to_vec(),
+                };
+                // Fails only if every writer is gone, which means they panicked: `extract` says so.
+                if self.jobs.send(job).is_err() {
+                    return Err(Fail::Error(Error::Task(
+                        "the extraction threads stopped".into(),
+                    )));
+                }
             }
             tar::EntryType::Regular | tar::EntryType::Continuous => {
                 let mut file = create(&path, |p| {
@@ -883,6 +1004,19 @@ enum Fail {
 impl From<Error> for Fail {
     fn from(e: Error) -> Self {
         Fail::Error(e)
+    }
+}
+
+impl Fail {
+    fn into_error(self, digest: Digest, entry: &[u8]) -> Error {
+        match self {
+            Fail::Unsafe(reason) => Error::UnsafeEntry {
+                digest,
+                entry: String::from_utf8_lossy(entry).into_owned(),
+                reason,
+            },
+            Fail::Error(e) => e,
+        }
     }
 }
 

@@ -202,6 +202,16 @@ jobs:
           n=$(cat "$SLIPWAY_WORKSPACE/../count" 2>/dev/null || echo 0)
           echo $((n + 1)) > "$SLIPWAY_WORKSPACE/../count"
           [ "$n" -ge 2 ] || exit 75
+  step-level:
+    steps:
+      - run: |
+          n=$(cat "$SLIPWAY_WORKSPACE/step-count" 2>/dev/null || echo 0)
+          echo $((n + 1)) > "$SLIPWAY_WORKSPACE/step-count"
+          [ "$n" -ge 1 ] || exit 75
+        retry: { max: 2, backoff: { initial: 10ms }, on: [75] }
+  allowed:
+    continue-on-error: true
+    steps: [{ run: exit 9 }]
   wrong-code:
     fail-fast: false
     retry: { max: 3, backoff: { initial: 10ms }, on: [75] }
@@ -222,6 +232,16 @@ jobs:
         2
     );
     assert_eq!(finished(&events, "wrong-code")["attempts"], 1);
+    assert_eq!(finished(&events, "step-level")["status"], "success");
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["event"] == "step_retrying" && e["job"] == "step-level")
+            .count(),
+        1
+    );
+    // A continue-on-error failure is recorded, and the run's result does not depend on it.
+    assert_eq!(finished(&events, "allowed")["status"], "failure");
     let show = slipway(dir.path(), &["show", "1", "--json"], &[]);
     let detail: serde_json::Value = serde_json::from_str(&text(&show.stdout)).unwrap();
     let flaky = detail["jobs"]
@@ -804,4 +824,39 @@ secrets:
             file.display()
         );
     }
+}
+
+#[test]
+fn logs_follow_a_running_run_until_it_ends() {
+    let dir = repo(
+        "version: 1\njobs:\n  talk:\n    steps:\n      - run: |\n          echo first\n          sleep 1\n          echo second\n      - name: quiet\n        run: echo third\n",
+        &[],
+    );
+    let mut run = Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .args(["run"])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !state_files(dir.path())
+        .iter()
+        .any(|p| p.ends_with("events.jsonl"))
+    {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let followed = slipway(dir.path(), &["logs", "1", "--follow"], &[]);
+    assert!(run.wait().unwrap().success());
+    assert_eq!(
+        text(&followed.stdout),
+        "[talk] first\n[talk] second\n[talk] third\n"
+    );
+    let step = slipway(
+        dir.path(),
+        &["logs", "1", "--job", "talk", "--step", "quiet"],
+        &[],
+    );
+    assert_eq!(text(&step.stdout), "third\n");
 }

@@ -72,6 +72,12 @@ pub enum Event<'a> {
         failure_class: &'a str,
         delay_ms: u64,
     },
+    StepRetrying {
+        job: &'a str,
+        step: &'a str,
+        attempt: u32,
+        delay_ms: u64,
+    },
     Cache {
         job: &'a str,
         result: &'a str,

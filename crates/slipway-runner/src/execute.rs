@@ -234,6 +234,7 @@ struct Shared {
     options: RunOptions,
     sink: Sink,
     recorder: mpsc::UnboundedSender<ToRecorder>,
+    console: crate::console::Console,
     blobs: slipway_cas::BlobStore,
     caches: slipway_cas::CacheStore,
     removals: std::sync::Mutex<Vec<tokio::task::JoinHandle<Option<String>>>>,
@@ -315,6 +316,7 @@ pub async fn run(options: RunOptions, store: Arc<Store>) -> Result<RunOutcome, R
         sink,
         caches: slipway_cas::CacheStore::new(blobs.clone()),
         blobs,
+        console: crate::console::Console::new(!options.json),
         recorder: start_recorder(store.clone(), record.id.clone(), record.attempt),
         removals: std::sync::Mutex::new(Vec::new()),
         run_id: record.id.clone(),
@@ -351,7 +353,20 @@ pub async fn run(options: RunOptions, store: Arc<Store>) -> Result<RunOutcome, R
         .insert_jobs(&record.id, record.attempt, &planned)
         .await?;
 
+    let ticker = shared.console.is_live().then(|| {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(crate::console::TICK).await;
+                shared.console.tick();
+            }
+        })
+    });
     let (outcomes, interrupted) = schedule(shared.clone()).await;
+    if let Some(ticker) = ticker {
+        ticker.abort();
+    }
+    shared.console.clear();
     shared.flush_records().await;
     shared.finish_removals().await;
     let status = if interrupted {
@@ -885,7 +900,11 @@ async fn record_settled(shared: &Shared, outcome: &JobOutcome) {
             JobStatus::Success => "↺",
             _ => "–",
         };
-        eprintln!("  {mark} {}  {}", outcome.id, shared.masker.mask(reason));
+        shared.console.print(&[format!(
+            "  {mark} {}  {}",
+            outcome.id,
+            shared.masker.mask(reason)
+        )]);
     }
     let record = job_record(shared, outcome, Vec::new(), Vec::new(), None, None);
     shared.record(record);
@@ -1009,7 +1028,8 @@ async fn run_job(
             } else {
                 String::new()
             };
-            eprintln!("  ▶ {}{note}", planned.id);
+            shared.console.started(&planned.id);
+            shared.console.print(&[format!("  ▶ {}{note}", planned.id)]);
         }
         let attempt_started = now_ms();
         let deadline = Instant::now() + job_timeout;
@@ -1162,9 +1182,8 @@ async fn run_job(
         attempts: attempt,
         reason: outcome.reason.as_deref(),
     });
-    if !shared.options.json {
-        print_finished(&outcome);
-    }
+    shared.console.ended(&outcome.id);
+    shared.console.print(&finished_lines(&outcome));
     let record = job_record(
         &shared,
         &outcome,
@@ -1177,7 +1196,7 @@ async fn run_job(
     outcome
 }
 
-fn print_finished(outcome: &JobOutcome) {
+fn finished_lines(outcome: &JobOutcome) -> Vec<String> {
     let seconds = outcome.duration_ms as f64 / 1000.0;
     let retries = if outcome.attempts > 1 {
         format!(", {} attempts", outcome.attempts)
@@ -1185,8 +1204,8 @@ fn print_finished(outcome: &JobOutcome) {
         String::new()
     };
     match outcome.status {
-        JobStatus::Success => eprintln!("  ✓ {}  {seconds:.1}s{retries}", outcome.id),
-        JobStatus::Cancelled => eprintln!("  ⊘ {}  cancelled after {seconds:.1}s", outcome.id),
+        JobStatus::Success => vec![format!("  ✓ {}  {seconds:.1}s{retries}", outcome.id)],
+        JobStatus::Cancelled => vec![format!("  ⊘ {}  cancelled after {seconds:.1}s", outcome.id)],
         _ => {
             let reason = outcome.reason.as_deref().unwrap_or("failed");
             let allowed = if outcome.continue_on_error {
@@ -1194,16 +1213,20 @@ fn print_finished(outcome: &JobOutcome) {
             } else {
                 ""
             };
-            eprintln!(
+            let mut lines = vec![format!(
                 "  ✗ {}  {reason}{allowed} after {seconds:.1}s{retries}",
                 outcome.id
+            )];
+            lines.extend(
+                outcome
+                    .failed_output
+                    .iter()
+                    .map(|line| format!("    │ {line}")),
             );
-            for line in &outcome.failed_output {
-                eprintln!("    │ {line}");
-            }
             if let Some(shell) = &outcome.debug_shell {
-                eprintln!("    debug: {shell}");
+                lines.push(format!("    debug: {shell}"));
             }
+            lines
         }
     }
 }
@@ -1329,47 +1352,36 @@ async fn run_steps(
         });
         let step_started = now_ms();
         let clock = Instant::now();
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let spec = Spec {
+        let spec = || Spec {
             program: &program,
-            args,
+            args: args.clone(),
             dir: &directory,
-            env,
+            env: env.clone(),
             timeout,
             grace: shared.options.grace,
         };
-        let process = process::run(spec, tx, cancel.clone());
-        tokio::pin!(process);
-        let mut maskers = [
-            LineMasker::new(&shared.masker),
-            LineMasker::new(&shared.masker),
-        ];
-        let mut output = Vec::new();
-        let exit = loop {
-            tokio::select! {
-                Some((stream, chunk)) = rx.recv() => {
-                    let masker = &mut maskers[stream as usize];
-                    for line in masker.push(&chunk) {
-                        shared.sink.line(&planned.id, &name, attempt, stream, &line);
-                        keep_tail(&mut output, line);
-                    }
-                }
-                exit = &mut process => break exit,
-            }
-        };
-        while let Ok((stream, chunk)) = rx.try_recv() {
-            for line in maskers[stream as usize].push(&chunk) {
-                shared.sink.line(&planned.id, &name, attempt, stream, &line);
-                keep_tail(&mut output, line);
-            }
-        }
-        for (stream, masker) in [Stream::Stdout, Stream::Stderr]
-            .into_iter()
-            .zip(maskers.iter_mut())
-        {
-            if let Some(line) = masker.finish() {
-                shared.sink.line(&planned.id, &name, attempt, stream, &line);
-                keep_tail(&mut output, line);
+        let (mut exit, mut output) =
+            run_process(shared, &planned.id, &name, attempt, spec(), cancel).await;
+        // A step's own `retry` repeats just the step, in the same workspace.
+        if let Some(retry) = &step.retry {
+            let max = retry.max.as_ref().map_or(0, |m| m.value.max(0) as u32);
+            let on: Vec<RetryOn> = retry.on.iter().flatten().map(|o| o.value).collect();
+            let mut tries = 1;
+            while tries <= max
+                && exit_class(&exit).is_some_and(|class| retryable(class, &on))
+                && !*cancel.borrow()
+            {
+                let delay = backoff_delay(retry, tries);
+                shared.sink.event(Ev::StepRetrying {
+                    job: &planned.id,
+                    step: &name,
+                    attempt: tries,
+                    delay_ms: delay.as_millis() as u64,
+                });
+                tokio::time::sleep(delay).await;
+                tries += 1;
+                (exit, output) =
+                    run_process(shared, &planned.id, &name, attempt, spec(), cancel).await;
             }
         }
         let (status, exit_code, failure) = match exit {
@@ -1444,6 +1456,63 @@ async fn run_steps(
         }
     }
     first_failure.unwrap_or(AttemptEnd::Passed)
+}
+
+/// The failure class of a process's end, when it failed.
+fn exit_class(exit: &Exit) -> Option<FailureClass> {
+    match exit {
+        Exit::Code(0) | Exit::Cancelled => None,
+        Exit::Code(code) => Some(FailureClass::Exit(*code)),
+        Exit::Signal(_) | Exit::SpawnFailed(_) => Some(FailureClass::Infra),
+        Exit::TimedOut => Some(FailureClass::Timeout),
+    }
+}
+
+/// Runs one process of a step, streaming its masked lines into the event log; returns how it
+/// ended and the tail of its output.
+async fn run_process(
+    shared: &Shared,
+    job: &str,
+    step: &str,
+    attempt: u32,
+    spec: Spec<'_>,
+    cancel: &mut watch::Receiver<bool>,
+) -> (Exit, Vec<String>) {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let process = process::run(spec, tx, cancel.clone());
+    tokio::pin!(process);
+    let mut maskers = [
+        LineMasker::new(&shared.masker),
+        LineMasker::new(&shared.masker),
+    ];
+    let mut output = Vec::new();
+    let emit = |stream: Stream, lines: Vec<String>, output: &mut Vec<String>| {
+        for line in lines {
+            shared.sink.line(job, step, attempt, stream, &line);
+            keep_tail(output, line);
+        }
+    };
+    let exit = loop {
+        tokio::select! {
+            Some((stream, chunk)) = rx.recv() => {
+                let lines = maskers[stream as usize].push(&chunk);
+                emit(stream, lines, &mut output);
+            }
+            exit = &mut process => break exit,
+        }
+    };
+    while let Ok((stream, chunk)) = rx.try_recv() {
+        let lines = maskers[stream as usize].push(&chunk);
+        emit(stream, lines, &mut output);
+    }
+    for (stream, masker) in [Stream::Stdout, Stream::Stderr]
+        .into_iter()
+        .zip(maskers.iter_mut())
+    {
+        let rest: Vec<String> = masker.finish().into_iter().collect();
+        emit(stream, rest, &mut output);
+    }
+    (exit, output)
 }
 
 /// The failing step's output is shown in full up to this many lines (the log has all of it).

@@ -7,6 +7,7 @@
 //! at step start; everything the runner writes (events, console, store) passes the masker
 //! first, and the store never receives a value.
 
+pub mod console;
 pub mod events;
 mod execute;
 pub mod process;
