@@ -217,7 +217,7 @@ mod tests {
     fn formats_rfc3339() {
         assert_eq!(super::format_timestamp(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(
-            super::format_timestamp(1_795_305_600_123),
+            super::format_timestamp(1_795_219_200_123),
             "2026-11-21T00:00:00.123Z"
         );
         assert_eq!(
