@@ -1,7 +1,7 @@
 //! Deterministic tar+zstd archives of paths under a workspace and a home directory, stored as
 //! blobs, and their safe extraction.
 //!
-//! Format: a GNU tar stream compressed with zstd (with frame checksums). Entries are named
+//! Format: a GNU tar stream compressed with zstd. Entries are named
 //! `workspace/<path>` or `home/<path>` so that one archive can carry paths from both roots and
 //! restore each to its own. The same tree always gives the same bytes: entries are sorted by name,
 //! mtimes are 0, owners are 0/0 without names, only the permission bits of the mode are kept,
@@ -16,13 +16,13 @@ use std::collections::{BTreeMap, HashSet};
 use std::ffi::OsStr;
 use std::fmt;
 use std::fs::{self, DirBuilder, File, Metadata, OpenOptions};
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufWriter, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// The root a [`PathSpec`] is relative to.
@@ -407,7 +407,9 @@ fn write_archive(
     encoder
         .multithread(options.threads.max(1))
         .map_err(write_err())?;
-    encoder.include_checksum(true).map_err(write_err())?;
+    // No xxhash frame checksums: the sha256 digest, verified on every read, already covers the
+    // archive, and skipping them saves a pass over the data on both sides.
+    encoder.include_checksum(false).map_err(write_err())?;
     // A buffer in front of zstd so the many small header writes reach it as large blocks.
     let mut tar = tar::Builder::new(BufWriter::with_capacity(COPY_BUF, encoder));
     let mut buf = vec![0u8; DENY_OVERLAP + COPY_BUF + 1];
@@ -531,50 +533,65 @@ fn copy_content(
 /// this size, so the two work in parallel like `zstd -d | tar -x`.
 const CHUNK: usize = 1 << 20;
 const CHUNKS_IN_FLIGHT: usize = 4;
-/// Files up to this size are handed to writer threads: creating files is most of the cost of
-/// extraction (inode allocation in the kernel), and it parallelises. Larger files are written by
-/// the extracting thread as they stream, so memory stays bounded by
-/// `JOBS_IN_FLIGHT * POOLED_FILE_MAX`.
-const POOLED_FILE_MAX: u64 = 1 << 20;
-const JOBS_IN_FLIGHT: usize = 64;
+/// Files up to this size are read into memory and handed to writer threads, so that creating and
+/// writing files (most of the cost of extraction, in the kernel) runs in parallel with parsing
+/// and decompression. Larger files are written by the extracting thread as they stream.
+const POOLED_FILE_MAX: u64 = 16 << 20;
+/// At most this much file content waits for the writers (one larger file may go alone).
+const POOLED_BYTES: u64 = 64 << 20;
+const JOBS_IN_FLIGHT: usize = 256;
 const MAX_WRITERS: usize = 4;
 
 fn extract(reader: BlobReader, digest: Digest, roots: &Roots) -> Result<UnpackResult> {
+    // Declared first so it outlives the queued jobs, which borrow it.
+    let pool = WriterPool::default();
+    // blob reader -> decompressor -> extractor (this thread) -> writers
+    let (blob_tx, blob_rx) = sync_channel(CHUNKS_IN_FLIGHT);
+    let (blob_recycle_tx, blob_recycle_rx) = channel();
     let (chunks_tx, chunks_rx) = sync_channel(CHUNKS_IN_FLIGHT);
     let (recycle_tx, recycle_rx) = channel();
     let (jobs_tx, jobs_rx) = sync_channel(JOBS_IN_FLIGHT);
     let jobs_rx = Mutex::new(jobs_rx);
-    let failure = WriteFailure::default();
     let writer_count = std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_WRITERS));
     std::thread::scope(|scope| {
         let spawn_err = |e| Error::Task(format!("cannot start an extraction thread: {e}"));
         let mut writers = Vec::with_capacity(writer_count);
         for i in 0..writer_count {
-            let (jobs, failure) = (&jobs_rx, &failure);
+            let (jobs, pool) = (&jobs_rx, &pool);
             let writer = std::thread::Builder::new()
                 .name(format!("cas-unpack-write-{i}"))
-                .spawn_scoped(scope, move || write_files(jobs, failure, digest))
+                .spawn_scoped(scope, move || write_files(jobs, pool, digest))
                 .map_err(spawn_err)?;
             writers.push(writer);
         }
+        let blob_reader = std::thread::Builder::new()
+            .name("cas-unpack-read".into())
+            .spawn_scoped(scope, move || {
+                read_blob(reader, digest, blob_tx, blob_recycle_rx)
+            })
+            .map_err(spawn_err)?;
+        let input = ChunkReader::new(blob_rx, blob_recycle_tx);
         let decompressor = std::thread::Builder::new()
             .name("cas-unpack-zstd".into())
             .spawn_scoped(scope, move || {
-                decompress(reader, digest, chunks_tx, recycle_rx)
+                decompress(input, digest, chunks_tx, recycle_rx)
             })
             .map_err(spawn_err)?;
-        let extracted = Extractor::new(digest, roots, jobs_tx, &failure)
+        let extracted = Extractor::new(digest, roots, jobs_tx, &pool)
             .and_then(|x| x.run(ChunkReader::new(chunks_rx, recycle_tx)));
-        // `run` has dropped the chunk receiver and the job sender, so the decompressor cannot
-        // block on a send and the writers run out of jobs.
+        // `run` has dropped the chunk receiver and the job sender, so the decompressor (and so
+        // the blob reader) cannot block on a send and the writers run out of jobs.
         let panicked = |_| Error::Task("an extraction thread panicked".into());
         for writer in writers {
             writer.join().map_err(panicked)?;
         }
-        let compressed_bytes = decompressor.join().map_err(panicked)?;
-        // A corrupted blob explains whatever else went wrong, so it takes precedence.
+        let decompressed = decompressor.join().map_err(panicked)?;
+        let compressed_bytes = blob_reader.join().map_err(panicked)?;
+        // A corrupted blob explains whatever else went wrong, so it takes precedence; then an
+        // archive that does not decompress.
         let compressed_bytes = compressed_bytes?;
-        if let Some(e) = failure.take() {
+        decompressed?;
+        if let Some(e) = pool.take_error() {
             return Err(e);
         }
         let (mut result, deferred_modes) = extracted?;
@@ -589,48 +606,86 @@ fn extract(reader: BlobReader, digest: Digest, roots: &Roots) -> Result<UnpackRe
 }
 
 /// A file small enough to be read into memory and written by the writer threads.
-struct WriteJob {
+struct WriteJob<'a> {
     path: PathBuf,
     mode: u32,
     data: Vec<u8>,
     /// The entry's name, for error messages.
     entry: Vec<u8>,
+    /// Frees the job's share of [`POOLED_BYTES`] when the job is done with, however that ends.
+    _reservation: Reservation<'a>,
 }
 
-/// The first error of any writer thread; the others stop writing once it is set.
+/// What the extracting thread and the writer threads share: the first error of any writer (the
+/// others stop writing once it is set), and the amount of file content waiting to be written.
 #[derive(Default)]
-struct WriteFailure {
+struct WriterPool {
     failed: AtomicBool,
     error: Mutex<Option<Error>>,
+    in_flight: Mutex<u64>,
+    written: Condvar,
 }
 
-impl WriteFailure {
-    fn set(&self, e: Error) {
+impl WriterPool {
+    fn fail(&self, e: Error) {
         let mut slot = self.error.lock().unwrap_or_else(PoisonError::into_inner);
         slot.get_or_insert(e);
         self.failed.store(true, Ordering::Relaxed);
     }
 
-    fn is_set(&self) -> bool {
+    fn failed(&self) -> bool {
         self.failed.load(Ordering::Relaxed)
     }
 
-    fn take(&self) -> Option<Error> {
+    fn take_error(&self) -> Option<Error> {
         self.error
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take()
     }
+
+    /// Waits until `size` more bytes fit within [`POOLED_BYTES`].
+    fn reserve(&self, size: u64) -> Reservation<'_> {
+        let mut used = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        while *used > 0 && *used + size > POOLED_BYTES {
+            used = self
+                .written
+                .wait(used)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *used += size;
+        Reservation(self, size)
+    }
+
+    fn release(&self, size: u64) {
+        *self
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) -= size;
+        self.written.notify_one();
+    }
+}
+
+/// Bytes reserved in a [`WriterPool`], given back when dropped.
+struct Reservation<'a>(&'a WriterPool, u64);
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        self.0.release(self.1);
+    }
 }
 
 /// A writer thread: creates and fills pooled files until the job channel closes.
-fn write_files(jobs: &Mutex<Receiver<WriteJob>>, failure: &WriteFailure, digest: Digest) {
+fn write_files(jobs: &Mutex<Receiver<WriteJob<'_>>>, pool: &WriterPool, digest: Digest) {
     loop {
         let job = match jobs.lock().unwrap_or_else(PoisonError::into_inner).recv() {
             Ok(job) => job,
             Err(_) => return,
         };
-        if failure.is_set() {
+        if pool.failed() {
             continue;
         }
         let written = create(&job.path, |p| {
@@ -645,61 +700,76 @@ fn write_files(jobs: &Mutex<Receiver<WriteJob>>, failure: &WriteFailure, digest:
                 .map_err(|e| Fail::Error(Error::io("write", &job.path)(e)))
         });
         if let Err(fail) = written {
-            failure.set(fail.into_error(digest, &job.entry));
+            pool.fail(fail.into_error(digest, &job.entry));
         }
     }
 }
 
-/// Decompresses the blob into chunks until the end or until the extractor hangs up, then hashes
-/// the rest of the blob so corruption is reported even when extraction stopped early. Returns the
-/// compressed size.
-fn decompress(
+/// Reads the blob in chunks for the decompressor, hashing it on the way (on its own thread, to
+/// keep hashing off the decompressor's critical path). If the decompressor stops early, the rest
+/// is still hashed, so corruption is reported whatever else went wrong. Returns the blob's size.
+fn read_blob(
     reader: BlobReader,
     digest: Digest,
     chunks: SyncSender<(Vec<u8>, usize)>,
     recycled: Receiver<Vec<u8>>,
 ) -> Result<u64> {
     let blob_err = |source| Error::BlobRead { digest, source };
-    let mut decoder = zstd::stream::read::Decoder::with_buffer(BufReader::with_capacity(
-        COPY_BUF,
-        HashingReader::new(reader),
-    ))
-    .map_err(blob_err)?;
-    let mut failure = None;
-    'chunks: loop {
+    let mut hashing = HashingReader::new(reader);
+    loop {
         let mut chunk = recycled.try_recv().unwrap_or_else(|_| vec![0; CHUNK]);
-        let mut filled = 0;
-        while filled < CHUNK {
-            match decoder.read(&mut chunk[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    failure = Some(e);
-                    break 'chunks;
-                }
-            }
-        }
+        let filled = fill(&mut hashing, &mut chunk).map_err(blob_err)?;
         if filled == 0 || chunks.send((chunk, filled)).is_err() {
             break;
         }
     }
     drop(chunks);
-    let (actual, len) = decoder.finish().into_inner().finish().map_err(blob_err)?;
+    let (actual, len) = hashing.finish().map_err(blob_err)?;
     if actual != digest {
         return Err(Error::Corrupt { digest, actual });
     }
-    // The blob is intact, so a decoding failure means it never was a zstd archive.
-    match failure {
-        None => Ok(len),
-        Some(e) => Err(Error::BadArchive {
-            digest,
-            message: e.to_string(),
-        }),
+    Ok(len)
+}
+
+/// Decompresses chunks of the blob into chunks of tar stream until the end, or until the
+/// extractor hangs up.
+fn decompress(
+    input: ChunkReader,
+    digest: Digest,
+    chunks: SyncSender<(Vec<u8>, usize)>,
+    recycled: Receiver<Vec<u8>>,
+) -> Result<()> {
+    // The blob reader reports corruption; a decoding failure of an intact blob means it never
+    // was a zstd archive.
+    let bad = |e: io::Error| Error::BadArchive {
+        digest,
+        message: e.to_string(),
+    };
+    let mut decoder = zstd::stream::read::Decoder::with_buffer(input).map_err(bad)?;
+    loop {
+        let mut chunk = recycled.try_recv().unwrap_or_else(|_| vec![0; CHUNK]);
+        let filled = fill(&mut decoder, &mut chunk).map_err(bad)?;
+        if filled == 0 || chunks.send((chunk, filled)).is_err() {
+            return Ok(());
+        }
     }
 }
 
-/// The extraction side of the chunk channel, as a reader. Spent buffers go back for reuse.
+/// Reads until `buf` is full or the reader ends; returns how much was read.
+fn fill(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// The receiving end of a chunk channel, as a reader. Spent buffers go back for reuse.
 struct ChunkReader {
     chunks: Receiver<(Vec<u8>, usize)>,
     recycle: Sender<Vec<u8>>,
@@ -720,22 +790,33 @@ impl ChunkReader {
     }
 }
 
-impl Read for ChunkReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+impl BufRead for ChunkReader {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
         while self.pos == self.len {
             let Ok((chunk, len)) = self.chunks.recv() else {
-                return Ok(0);
+                return Ok(&[]);
             };
             let spent = std::mem::replace(&mut self.chunk, chunk);
             if !spent.is_empty() {
-                // The decompressor may be gone; then the buffer is simply freed.
+                // The sender may be gone; then the buffer is simply freed.
                 let _ = self.recycle.send(spent);
             }
             (self.len, self.pos) = (len, 0);
         }
-        let n = buf.len().min(self.len - self.pos);
-        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
-        self.pos += n;
+        Ok(&self.chunk[self.pos..self.len])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.len);
+    }
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = buf.len().min(available.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
         Ok(n)
     }
 }
@@ -749,8 +830,8 @@ struct Extractor<'a> {
     /// Directories whose mode lacks owner write or search permission: created writable and given
     /// their real mode at the end, or their own entries could not be written.
     deferred_modes: Vec<(PathBuf, u32)>,
-    jobs: SyncSender<WriteJob>,
-    failure: &'a WriteFailure,
+    jobs: SyncSender<WriteJob<'a>>,
+    pool: &'a WriterPool,
     buf: Vec<u8>,
     result: UnpackResult,
 }
@@ -759,8 +840,8 @@ impl<'a> Extractor<'a> {
     fn new(
         digest: Digest,
         roots: &'a Roots,
-        jobs: SyncSender<WriteJob>,
-        failure: &'a WriteFailure,
+        jobs: SyncSender<WriteJob<'a>>,
+        pool: &'a WriterPool,
     ) -> Result<Self> {
         for root in std::iter::once(&roots.workspace).chain(&roots.home) {
             fs::create_dir_all(root).map_err(Error::io("create", root))?;
@@ -771,7 +852,7 @@ impl<'a> Extractor<'a> {
             verified: HashSet::new(),
             deferred_modes: Vec::new(),
             jobs,
-            failure,
+            pool,
             buf: vec![0; COPY_BUF],
             result: UnpackResult {
                 digest,
@@ -793,7 +874,7 @@ impl<'a> Extractor<'a> {
         };
         let mut archive = tar::Archive::new(reader);
         for entry in archive.entries().map_err(|e| bad(self.digest, e))? {
-            if self.failure.is_set() {
+            if self.pool.failed() {
                 // A writer failed; its error is reported by `extract`.
                 return Ok((self.result, self.deferred_modes));
             }
@@ -832,7 +913,9 @@ impl<'a> Extractor<'a> {
             tar::EntryType::Regular | tar::EntryType::Continuous
                 if entry.size() <= POOLED_FILE_MAX =>
             {
-                let mut data = Vec::with_capacity(entry.size() as usize);
+                let size = entry.size();
+                let reservation = self.pool.reserve(size);
+                let mut data = Vec::with_capacity(size as usize);
                 entry
                     .read_to_end(&mut data)
                     .map_err(|e| Fail::Error(self.bad(e)))?;
@@ -843,6 +926,7 @@ impl<'a> Extractor<'a> {
                     mode,
                     data,
                     entry: raw.to_vec(),
+                    _reservation: reservation,
                 };
                 // Fails only if every writer is gone, which means they panicked: `extract` says so.
                 if self.jobs.send(job).is_err() {

@@ -812,7 +812,13 @@ fn decide(
     }
     let reason = match (&job.condition, blocking_need) {
         (None, Some((need, need_status))) => {
-            format!("need `{need}` {}", need_status.as_str().replace('_', " "))
+            let what = match need_status {
+                JobStatus::Failure => "failed",
+                JobStatus::TimedOut => "timed out",
+                JobStatus::Cancelled => "was cancelled",
+                JobStatus::Success | JobStatus::Skipped => "was skipped",
+            };
+            format!("need `{need}` {what}")
         }
         (Some(condition), _) => format!("if: `{}` is false", condition.text.value.trim()),
         (None, None) => "skipped".into(),
@@ -1776,31 +1782,6 @@ fn shell_quote(text: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retry_classes() {
-        let on = [RetryOn::Infra, RetryOn::ExitCode(75)];
-        assert!(retryable(FailureClass::Infra, &on));
-        assert!(retryable(FailureClass::Exit(75), &on));
-        assert!(!retryable(FailureClass::Exit(1), &on));
-        assert!(!retryable(FailureClass::Timeout, &on));
-        assert!(!retryable(
-            FailureClass::Config,
-            &[RetryOn::Infra, RetryOn::Timeout]
-        ));
-    }
-
-    #[test]
-    fn quoting_for_the_debug_shell() {
-        assert_eq!(shell_quote("plain/path-1"), "plain/path-1");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
-        assert_eq!(shell_quote(""), "''");
-    }
-}
-
 /// A job's cache as restored before its steps: the rendered key and what the lookup found.
 struct CacheState {
     key: String,
@@ -1933,4 +1914,29 @@ async fn save_results(
         }
     }
     Ok(outputs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_classes() {
+        let on = [RetryOn::Infra, RetryOn::ExitCode(75)];
+        assert!(retryable(FailureClass::Infra, &on));
+        assert!(retryable(FailureClass::Exit(75), &on));
+        assert!(!retryable(FailureClass::Exit(1), &on));
+        assert!(!retryable(FailureClass::Timeout, &on));
+        assert!(!retryable(
+            FailureClass::Config,
+            &[RetryOn::Infra, RetryOn::Timeout]
+        ));
+    }
+
+    #[test]
+    fn quoting_for_the_debug_shell() {
+        assert_eq!(shell_quote("plain/path-1"), "plain/path-1");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
 }
