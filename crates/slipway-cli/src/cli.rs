@@ -66,6 +66,18 @@ pub enum EventArg {
     Manual,
 }
 
+impl From<EventArg> for slipway_pipeline::plan::EventKind {
+    fn from(event: EventArg) -> Self {
+        use slipway_pipeline::plan::EventKind;
+        match event {
+            EventArg::Push => EventKind::Push,
+            EventArg::PullRequest => EventKind::PullRequest,
+            EventArg::Schedule => EventKind::Schedule,
+            EventArg::Manual => EventKind::Manual,
+        }
+    }
+}
+
 #[derive(Args)]
 pub struct PlanArgs {
     #[command(flatten)]

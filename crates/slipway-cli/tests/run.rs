@@ -63,6 +63,23 @@ fn finished<'a>(events: &'a [serde_json::Value], job: &str) -> &'a serde_json::V
         .unwrap_or_else(|| panic!("no job_finished for {job} in {events:#?}"))
 }
 
+/// Starts `slipway ARGS` in the background and returns once its run has begun writing events.
+fn spawn_run(dir: &Path, args: &[&str]) -> std::process::Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !state_files(dir).iter().any(|p| p.ends_with("events.jsonl")) {
+        assert!(Instant::now() < deadline, "the run never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
 fn state_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.join(".slipway")];
@@ -456,21 +473,7 @@ fn a_runner_killed_with_sigkill_leaves_an_interrupted_run() {
         "version: 1\njobs:\n  slow:\n    steps: [{ run: sleep 30 }]\n",
         &[],
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_slipway"))
-        .args(["run", "--json"])
-        .current_dir(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !state_files(dir.path())
-        .iter()
-        .any(|p| p.ends_with("events.jsonl"))
-    {
-        assert!(Instant::now() < deadline, "the run never started");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut child = spawn_run(dir.path(), &["run", "--json"]);
     std::thread::sleep(Duration::from_millis(300));
     child.kill().unwrap();
     child.wait().unwrap();
@@ -616,21 +619,7 @@ fn a_newer_run_cancels_the_older_one_in_its_concurrency_group() {
         "version: 1\nconcurrency: { group: \"${{ event.ref }}\", cancel-in-progress: true }\njobs:\n  slow:\n    steps: [{ run: '[ \"$SLIPWAY_RUN_NUMBER\" != 1 ] || sleep 30' }]\n",
         &[],
     );
-    let mut first = Command::new(env!("CARGO_BIN_EXE_slipway"))
-        .args(["run", "--json"])
-        .current_dir(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !state_files(dir.path())
-        .iter()
-        .any(|p| p.ends_with("events.jsonl"))
-    {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut first = spawn_run(dir.path(), &["run", "--json"]);
     std::thread::sleep(Duration::from_millis(300));
     let start = Instant::now();
     let second = Command::new(env!("CARGO_BIN_EXE_slipway"))
@@ -833,21 +822,7 @@ fn logs_follow_a_running_run_until_it_ends() {
         "version: 1\njobs:\n  talk:\n    steps:\n      - run: |\n          echo first\n          sleep 1\n          echo second\n      - name: quiet\n        run: echo third\n",
         &[],
     );
-    let mut run = Command::new(env!("CARGO_BIN_EXE_slipway"))
-        .args(["run"])
-        .current_dir(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !state_files(dir.path())
-        .iter()
-        .any(|p| p.ends_with("events.jsonl"))
-    {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut run = spawn_run(dir.path(), &["run"]);
     let followed = slipway(dir.path(), &["logs", "1", "--follow"], &[]);
     assert!(run.wait().unwrap().success());
     assert_eq!(

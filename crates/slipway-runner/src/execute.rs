@@ -727,6 +727,17 @@ fn skipped(planned: &PlannedJob, reason: &str, satisfied: bool) -> JobOutcome {
 
 /// `failed_at` holds the job whose failure failed the run; a leading `!` marks a failure of
 /// a job with `fail-fast: false`, which fails the run without cancelling others.
+/// The `matrix` context of a job instance.
+fn matrix_context(planned: &PlannedJob) -> Value {
+    Value::Object(
+        planned
+            .matrix
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_value()))
+            .collect(),
+    )
+}
+
 /// The `env` context of a job: the pipeline's variables under the job's, unrendered.
 fn pipeline_env(pipeline: &Pipeline, job: &Job) -> Value {
     let mut env = IndexMap::new();
@@ -863,16 +874,9 @@ fn condition_scope<'a>(
         }
     }
     scope.contexts.insert("jobs".into(), Value::Object(results));
-    scope.contexts.insert(
-        "matrix".into(),
-        Value::Object(
-            planned
-                .matrix
-                .iter()
-                .map(|(k, v)| (k.clone(), v.to_value()))
-                .collect(),
-        ),
-    );
+    scope
+        .contexts
+        .insert("matrix".into(), matrix_context(planned));
     scope
 }
 
@@ -1564,28 +1568,12 @@ fn step_scope<'a>(
     scope
         .contexts
         .insert("event".into(), shared.options.event.context());
-    scope.contexts.insert(
-        "matrix".into(),
-        Value::Object(
-            planned
-                .matrix
-                .iter()
-                .map(|(k, v)| (k.clone(), v.to_value()))
-                .collect(),
-        ),
-    );
-    let mut env = IndexMap::new();
-    for (name, value) in shared
-        .options
-        .pipeline
-        .env
-        .iter()
-        .flatten()
-        .chain(job.env.iter().flatten())
-    {
-        env.insert(name.name.clone(), Value::String(value.text.value.clone()));
-    }
-    scope.contexts.insert("env".into(), Value::Object(env));
+    scope
+        .contexts
+        .insert("matrix".into(), matrix_context(planned));
+    scope
+        .contexts
+        .insert("env".into(), pipeline_env(&shared.options.pipeline, job));
     scope.hash_files = Some(hasher);
     scope
 }

@@ -127,44 +127,15 @@ pub fn head(repo: &Path) -> Result<Head, GitError> {
 /// Files changed by HEAD against its first parent (every file of a root commit), or
 /// against the merge base with `base` when given.
 pub fn changed_files(repo: &Path, base: Option<&str>) -> Result<Vec<String>, GitError> {
-    let output = match base {
-        Some(base) => {
-            let range = format!("{base}...HEAD");
-            git(
-                repo,
-                &["diff", "--name-only", "--no-renames", "-z", &range],
-                LOCAL_TIMEOUT,
-            )?
-        }
-        None => {
-            let has_parent = git(
-                repo,
-                &["rev-parse", "--verify", "-q", "HEAD^1"],
-                LOCAL_TIMEOUT,
-            )
-            .is_ok();
-            if has_parent {
-                git(
-                    repo,
-                    &[
-                        "diff",
-                        "--name-only",
-                        "--no-renames",
-                        "-z",
-                        "HEAD^1",
-                        "HEAD",
-                    ],
-                    LOCAL_TIMEOUT,
-                )?
-            } else {
-                git(
-                    repo,
-                    &["ls-tree", "-r", "--name-only", "-z", "HEAD"],
-                    LOCAL_TIMEOUT,
-                )?
-            }
-        }
+    let Some(base) = base else {
+        return changed_files_at(repo, "HEAD");
     };
+    let range = format!("{base}...HEAD");
+    let output = git(
+        repo,
+        &["diff", "--name-only", "--no-renames", "-z", &range],
+        LOCAL_TIMEOUT,
+    )?;
     Ok(output
         .split('\0')
         .filter(|s| !s.is_empty())

@@ -1,5 +1,5 @@
 use crate::Outcome;
-use crate::cli::{EventArg, PlanArgs};
+use crate::cli::PlanArgs;
 use crate::render;
 use crate::repo::PipelineFile;
 use serde::Serialize;
@@ -105,12 +105,7 @@ fn event(args: &PlanArgs, file: &PipelineFile) -> Event {
             .filter(|r| r.starts_with("refs/"))
             .unwrap_or_else(|| "refs/heads/main".into()),
     };
-    let kind = match args.event {
-        EventArg::Push => EventKind::Push,
-        EventArg::PullRequest => EventKind::PullRequest,
-        EventArg::Schedule => EventKind::Schedule,
-        EventArg::Manual => EventKind::Manual,
-    };
+    let kind = EventKind::from(args.event);
     let base = (kind == EventKind::PullRequest).then(|| {
         let base = args.base.as_deref().unwrap_or("main");
         base.trim_start_matches("refs/heads/")

@@ -1,5 +1,5 @@
 use crate::Outcome;
-use crate::cli::{EventArg, RunArgs};
+use crate::cli::RunArgs;
 use crate::render;
 use crate::repo::PipelineFile;
 use anyhow::{Context, bail};
@@ -31,12 +31,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Outcome> {
     }
     let head =
         slipway_vcs::head(&file.root).context("cannot read HEAD (is there a commit yet?)")?;
-    let kind = match args.event {
-        EventArg::Push => EventKind::Push,
-        EventArg::PullRequest => EventKind::PullRequest,
-        EventArg::Schedule => EventKind::Schedule,
-        EventArg::Manual => EventKind::Manual,
-    };
+    let kind = EventKind::from(args.event);
     let event = Event {
         kind,
         git_ref: if head.git_ref.starts_with("refs/") {
