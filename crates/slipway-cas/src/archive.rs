@@ -1,9 +1,8 @@
 //! Deterministic tar+zstd archives of paths under a workspace and a home directory, stored as
 //! blobs, and their safe extraction.
 //!
-//! Format: a GNU tar stream compressed with zstd. Entries are named
-//! `workspace/<path>` or `home/<path>` so that one archive can carry paths from both roots and
-//! restore each to its own. The same tree always gives the same bytes: entries are sorted by name,
+//! Format: a GNU tar stream compressed with zstd. Entries are named `workspace/<path>` or
+//! `home/<path>` so that one archive can carry paths from both roots and restore each to its own. The same tree always gives the same bytes: entries are sorted by name,
 //! mtimes are 0, owners are 0/0 without names, only the permission bits of the mode are kept,
 //! and no extended attributes are written. zstd's multithreaded output does not depend on the
 //! number of workers (as long as there is at least one), so neither does the digest.
@@ -304,7 +303,14 @@ impl Plan {
         for spec in specs {
             let root = roots.dir(spec.root, || format!("`{spec}`"))?;
             let full = root.join(&spec.path);
-            let meta = match fs::symlink_metadata(&full) {
+            let is_root = spec.path.as_os_str().is_empty();
+            // The root itself is configuration, so a symlink there is followed; below it,
+            // symlinks are archived as symlinks.
+            let meta = match if is_root {
+                fs::metadata(&full)
+            } else {
+                fs::symlink_metadata(&full)
+            } {
                 Ok(meta) => meta,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => match missing {
                     Missing::Skip => {
@@ -320,36 +326,27 @@ impl Plan {
                 name.push(b'/');
                 name.extend_from_slice(part.as_bytes());
             }
-            plan.walk(name, full, meta, spec.path.as_os_str().is_empty())?;
+            plan.walk(name, full, meta, is_root)?;
         }
-        plan.files = plan
-            .items
-            .values()
-            .filter(|i| matches!(i, Item::File { .. }))
-            .count() as u64;
-        plan.dirs = plan
-            .items
-            .values()
-            .filter(|i| matches!(i, Item::Dir { .. }))
-            .count() as u64;
-        plan.symlinks = plan
-            .items
-            .values()
-            .filter(|i| matches!(i, Item::Symlink { .. }))
-            .count() as u64;
+        for item in plan.items.values() {
+            match item {
+                Item::Dir { .. } => plan.dirs += 1,
+                Item::File { .. } => plan.files += 1,
+                Item::Symlink { .. } => plan.symlinks += 1,
+            }
+        }
         Ok(plan)
     }
 
     /// Adds a path and everything under it. Symlinks are recorded, never followed. The root
     /// directory itself gets no entry: it exists wherever the archive is restored.
     fn walk(&mut self, name: Vec<u8>, full: PathBuf, meta: Metadata, is_root: bool) -> Result<()> {
-        let mut stack = vec![(name, full, meta)];
-        let mut first = is_root;
-        while let Some((name, full, meta)) = stack.pop() {
+        let mut stack = vec![(name, full, meta, is_root)];
+        while let Some((name, full, meta, is_root)) = stack.pop() {
             let kind = meta.file_type();
             let mode = meta.permissions().mode() & 0o777;
             if kind.is_dir() {
-                if !std::mem::take(&mut first) {
+                if !is_root {
                     self.items.insert(name.clone(), Item::Dir { mode });
                 }
                 for child in fs::read_dir(&full).map_err(Error::io("list", &full))? {
@@ -364,7 +361,7 @@ impl Plan {
                     let mut child_name = name.clone();
                     child_name.push(b'/');
                     child_name.extend_from_slice(child.file_name().as_bytes());
-                    stack.push((child_name, child_path, child_meta));
+                    stack.push((child_name, child_path, child_meta, false));
                 }
             } else if kind.is_file() {
                 self.items.insert(
@@ -382,7 +379,6 @@ impl Plan {
                 self.skipped
                     .push(String::from_utf8_lossy(&name).into_owned());
             }
-            first = false;
         }
         Ok(())
     }

@@ -161,8 +161,8 @@ impl BlobStore {
             let (file, temp) = temp.into_parts();
             let mut out = BufWriter::with_capacity(COPY_BUF, file);
             let mut reader = reader;
-            let (actual, len) =
-                copy_hashing(&mut reader, &mut out).map_err(Error::io("write", &dest))?;
+            let (actual, len) = copy_hashing(&mut reader, &mut out)
+                .map_err(Error::io("copy the blob to", &dest))?;
             out.flush().map_err(Error::io("write", &dest))?;
             if actual != digest {
                 return Err(Error::Corrupt { digest, actual });

@@ -24,10 +24,12 @@ impl PipelineFile {
             Some(path) => path.to_path_buf(),
             None => {
                 let here = cwd.join(DEFAULT_FILE);
-                let top = slipway_vcs::toplevel(&cwd)
-                    .ok()
+                // Ask git for the root only when the file is not right here.
+                let top = (!here.exists())
+                    .then(|| slipway_vcs::toplevel(&cwd).ok())
+                    .flatten()
                     .map(|t| t.join(DEFAULT_FILE));
-                match top.filter(|t| !here.exists() && t.exists()) {
+                match top.filter(|t| t.exists()) {
                     Some(top) => top,
                     None if here.exists() => here,
                     None => bail!(

@@ -1682,7 +1682,10 @@ fn command_line(
     };
     args.push(script.to_string());
     if !sandboxed {
-        let program = args.remove(0);
+        let shell = args.remove(0);
+        // An absolute path lets the process be started with posix_spawn (vfork) instead of
+        // fork: with a cleared environment, a bare name would make std search PATH itself.
+        let program = find_program(&shell).ok_or_else(|| format!("the shell `{shell}` is not installed or not on PATH"))?;
         return Ok((program, args));
     }
     let bwrap = find_program("bwrap").ok_or_else(|| {

@@ -433,3 +433,85 @@ fn path_specs_parse_and_refuse_escapes() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_directory_where_a_file_goes_is_an_error_naming_the_entry() {
+    let (_s, store) = local_store();
+    let src = TempDir::new().unwrap();
+    write(&src.path().join("out/report"), b"a file");
+    let packed = pack(
+        &store,
+        &Roots::workspace(src.path()),
+        &specs(&["out"]),
+        &PackOptions::default(),
+    )
+    .await
+    .unwrap();
+    let ws = TempDir::new().unwrap();
+    write(&ws.path().join("out/report/kept.txt"), b"mine");
+    let err = unpack(&store, &packed.digest, &Roots::workspace(ws.path()))
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        matches!(err, Error::UnsafeEntry { ref entry, .. } if entry == "workspace/out/report"),
+        "{message}"
+    );
+    assert!(message.contains("is a directory in the way"), "{message}");
+    assert_eq!(
+        fs::read(ws.path().join("out/report/kept.txt")).unwrap(),
+        b"mine"
+    );
+}
+
+#[tokio::test]
+async fn damaged_archives_fail_cleanly() {
+    let (dir, store) = local_store();
+    let src = TempDir::new().unwrap();
+    rich_tree(src.path());
+    let packed = pack(
+        &store,
+        &Roots::workspace(src.path()),
+        &specs(&["."]),
+        &PackOptions::default(),
+    )
+    .await
+    .unwrap();
+    let compressed = fs::read(
+        dir.path()
+            .join("store/blobs/sha256")
+            .join(packed.digest.hex()),
+    )
+    .unwrap();
+    let tar = zstd::decode_all(&compressed[..]).unwrap();
+    // Truncated archives (stored under their own digest, so only the format is wrong).
+    for cut in [1, 100, compressed.len() / 3, compressed.len() - 1] {
+        let digest = store.put_bytes(compressed[..cut].to_vec()).await.unwrap();
+        let out = TempDir::new().unwrap();
+        let err = unpack(&store, &digest, &Roots::workspace(out.path()))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::BadArchive { .. }),
+            "cut at {cut}: {err}"
+        );
+    }
+    // Damaged tar headers inside valid zstd: whatever happens, no panic and nothing outside.
+    // Mostly the first blocks, where the headers of the small entries are.
+    for (i, offset) in (0..tar.len()).step_by(509).take(16).enumerate() {
+        let mut damaged = tar.clone();
+        damaged[offset] ^= 0xa5 ^ (i as u8);
+        let digest = store
+            .put_bytes(zstd::encode_all(&damaged[..], 1).unwrap())
+            .await
+            .unwrap();
+        let out = TempDir::new().unwrap();
+        let ws = out.path().join("ws");
+        let _ = unpack(&store, &digest, &Roots::workspace(&ws)).await;
+        let outside: Vec<_> = fs::read_dir(out.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(outside, vec![std::ffi::OsString::from("ws")]);
+    }
+}

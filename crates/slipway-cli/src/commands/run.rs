@@ -46,6 +46,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Outcome> {
     // Manual runs are asked for by a person: path filters do not second-guess them.
     let changed = match kind {
         EventKind::Manual => None,
+        _ if !loaded.pipeline.uses_path_filters() => None,
         _ => slipway_vcs::changed_files(&file.root, None).ok(),
     };
     let mut plan = plan::plan(
