@@ -96,8 +96,9 @@ count_findings() {
       ;;
     actionlint) grep -cE '^[^ ]+:[0-9]+:[0-9]+ ' "$out" || true ;;
     slipway)
-      timeout "$RUN_TIMEOUT" "$slipway" lint --file "$dir/slipway.yml" --json 2>/dev/null \
-        | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["diagnostics"]))' 2>/dev/null || echo "?"
+      # lint exits 1 when it finds errors: count whatever JSON it printed.
+      timeout "$RUN_TIMEOUT" "$slipway" lint --file "$dir/slipway.yml" --json >"$out.json" 2>/dev/null || true
+      python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["diagnostics"]))' "$out.json" 2>/dev/null || echo "?"
       ;;
   esac
 }
