@@ -836,3 +836,84 @@ fn logs_follow_a_running_run_until_it_ends() {
     );
     assert_eq!(text(&step.stdout), "third\n");
 }
+
+/// A KV v2 read endpoint on loopback: answers one 503, then the secret.
+fn vault_server(value: &'static str) -> (String, std::thread::JoinHandle<Vec<String>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for (index, stream) in listener.incoming().take(2).enumerate() {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap();
+            let mut token = String::new();
+            loop {
+                let mut header = String::new();
+                reader.read_line(&mut header).unwrap();
+                if header.trim().is_empty() {
+                    break;
+                }
+                if let Some(value) = header
+                    .strip_prefix("X-Vault-Token: ")
+                    .or_else(|| header.strip_prefix("x-vault-token: "))
+                {
+                    token = value.trim().to_string();
+                }
+            }
+            seen.push(format!("{} token={token}", request_line.trim()));
+            let (status, body) = if index == 0 {
+                ("503 Service Unavailable", "{}".to_string())
+            } else {
+                (
+                    "200 OK",
+                    format!(
+                        r#"{{"data":{{"data":{{"key":"{value}"}},"metadata":{{"version":1}}}}}}"#
+                    ),
+                )
+            };
+            let response = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            stream.write_all(response.as_bytes()).unwrap();
+        }
+        seen
+    });
+    (address, handle)
+}
+
+#[test]
+fn vault_secrets_are_fetched_with_recorded_retries_and_masked() {
+    let (address, server) = vault_server("vault-held-value-77");
+    let dir = repo(
+        "version: 1\njobs:\n  use:\n    secrets: [API_KEY]\n    steps: [{ run: 'echo key=$API_KEY' }]\nsecrets:\n  API_KEY: { from: vault, path: kv/data/ci/api, field: key }\n",
+        &[],
+    );
+    let output = slipway(
+        dir.path(),
+        &["run", "--json"],
+        &[
+            ("VAULT_ADDR", &address),
+            ("VAULT_TOKEN", "root-token-for-test"),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let requests = server.join().unwrap();
+    assert_eq!(
+        requests[1],
+        "GET /v1/kv/data/ci/api HTTP/1.1 token=root-token-for-test"
+    );
+    let events = events(&output);
+    let fetches: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["event"] == "secret_fetch")
+        .collect();
+    assert_eq!(fetches.len(), 2, "{events:#?}");
+    assert_eq!(fetches[0]["outcome"], "status(503)");
+    assert!(events.iter().any(|e| e["line"] == "key=***"));
+    let all = text(&output.stdout) + &text(&output.stderr);
+    assert!(!all.contains("vault-held-value-77") && !all.contains("root-token-for-test"));
+}

@@ -45,9 +45,19 @@ pub struct Pipeline {
 impl Pipeline {
     /// Whether any trigger or job filters by changed paths; without, a plan needs no diff.
     pub fn uses_path_filters(&self) -> bool {
-        let triggers = self.on.iter().flat_map(|on| [&on.push, &on.pull_request]).flatten();
-        let trigger_filters = triggers.clone().any(|f| f.paths.is_some() || f.paths_ignore.is_some());
-        let job_filters = self.jobs.iter().flat_map(|jobs| jobs.values()).any(|j| j.paths.is_some() || j.paths_ignore.is_some());
+        let triggers = self
+            .on
+            .iter()
+            .flat_map(|on| [&on.push, &on.pull_request])
+            .flatten();
+        let trigger_filters = triggers
+            .clone()
+            .any(|f| f.paths.is_some() || f.paths_ignore.is_some());
+        let job_filters = self
+            .jobs
+            .iter()
+            .flat_map(|jobs| jobs.values())
+            .any(|j| j.paths.is_some() || j.paths_ignore.is_some());
         trigger_filters || job_filters
     }
 }

@@ -78,6 +78,14 @@ pub enum Event<'a> {
         attempt: u32,
         delay_ms: u64,
     },
+    /// One request to a secret provider over the network (Vault).
+    SecretFetch {
+        secret: &'a str,
+        path: &'a str,
+        attempt: u32,
+        outcome: &'a str,
+        delay_ms: u64,
+    },
     Cache {
         job: &'a str,
         result: &'a str,

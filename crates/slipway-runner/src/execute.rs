@@ -295,7 +295,7 @@ pub async fn run(options: RunOptions, store: Arc<Store>) -> Result<RunOutcome, R
 
     let source = run_dir.join("source");
     let prepared = prepare_source(&options, &source);
-    let (secrets, masker) = match resolve_secrets(&options).await {
+    let (secrets, masker) = match resolve_secrets(&options, &sink).await {
         Ok(resolved) => resolved,
         Err(error) => {
             store
@@ -493,6 +493,7 @@ fn prepare_source(options: &RunOptions, source: &Path) -> Result<(), workspace::
 /// Loads every secret some job declares, once per run, and builds the masker from them.
 async fn resolve_secrets(
     options: &RunOptions,
+    sink: &Sink,
 ) -> Result<(HashMap<String, Secret>, Masker), String> {
     let declared = options.pipeline.secrets.clone().unwrap_or_default();
     let mut wanted: Vec<String> = Vec::new();
@@ -548,6 +549,17 @@ async fn resolve_secrets(
         return Ok((HashMap::new(), Masker::new(&[]).map_err(|e| e.to_string())?));
     }
     let resolution = slipway_secrets::resolve_all(&requests, &options.secrets).await;
+    // Every Vault request is recorded, retried or not (names and paths only, never values).
+    for attempt in &resolution.attempts {
+        let outcome = format!("{:?}", attempt.outcome).to_lowercase();
+        sink.event(Ev::SecretFetch {
+            secret: &attempt.secret,
+            path: &attempt.path,
+            attempt: attempt.attempt,
+            outcome: &outcome,
+            delay_ms: attempt.delay_ms,
+        });
+    }
     let secrets = resolution.result.map_err(|e| e.to_string())?;
     let values: Vec<Secret> = secrets.iter().map(|(_, s)| s.clone()).collect();
     let masker = Masker::new(&values).map_err(|e| e.to_string())?;
@@ -1685,7 +1697,8 @@ fn command_line(
         let shell = args.remove(0);
         // An absolute path lets the process be started with posix_spawn (vfork) instead of
         // fork: with a cleared environment, a bare name would make std search PATH itself.
-        let program = find_program(&shell).ok_or_else(|| format!("the shell `{shell}` is not installed or not on PATH"))?;
+        let program = find_program(&shell)
+            .ok_or_else(|| format!("the shell `{shell}` is not installed or not on PATH"))?;
         return Ok((program, args));
     }
     let bwrap = find_program("bwrap").ok_or_else(|| {

@@ -106,7 +106,11 @@ pub struct Head {
 
 pub fn head(repo: &Path) -> Result<Head, GitError> {
     // One call for both: the commit, then the symbolic name (`HEAD` when detached).
-    let out = git(repo, &["rev-parse", "HEAD", "--symbolic-full-name", "HEAD"], LOCAL_TIMEOUT)?;
+    let out = git(
+        repo,
+        &["rev-parse", "HEAD", "--symbolic-full-name", "HEAD"],
+        LOCAL_TIMEOUT,
+    )?;
     let mut lines = out.lines().map(str::trim);
     let sha = lines.next().unwrap_or_default().to_string();
     let git_ref = lines
@@ -115,11 +119,19 @@ pub fn head(repo: &Path) -> Result<Head, GitError> {
         .map_or_else(|| sha.clone(), str::to_string);
     let actor = std::env::var("SLIPWAY_ACTOR")
         .ok()
-        .or_else(|| git(repo, &["config", "user.email"], LOCAL_TIMEOUT).ok().map(|s| s.trim().to_string()))
+        .or_else(|| {
+            git(repo, &["config", "user.email"], LOCAL_TIMEOUT)
+                .ok()
+                .map(|s| s.trim().to_string())
+        })
         .filter(|s| !s.is_empty())
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "unknown".into());
-    Ok(Head { sha, git_ref, actor })
+    Ok(Head {
+        sha,
+        git_ref,
+        actor,
+    })
 }
 
 /// Files changed by HEAD against its first parent (every file of a root commit), or
