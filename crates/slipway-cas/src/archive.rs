@@ -1019,19 +1019,7 @@ impl<'a> Extractor<'a> {
                 continue;
             }
             match fs::symlink_metadata(&dir) {
-                Ok(meta) if meta.is_dir() => {}
-                Ok(meta) if meta.file_type().is_symlink() => {
-                    return Err(Fail::Unsafe(format!(
-                        "it would be written through the symlink `{}`",
-                        dir.display()
-                    )));
-                }
-                Ok(_) => {
-                    return Err(Fail::Unsafe(format!(
-                        "`{}` is in the way and is not a directory",
-                        dir.display()
-                    )));
-                }
+                Ok(meta) => existing_dir(&dir, &meta)?,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
                     fs::create_dir(&dir).map_err(Error::io("create", &dir))?;
                 }
@@ -1051,19 +1039,7 @@ impl<'a> Extractor<'a> {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 match fs::symlink_metadata(path) {
-                    Ok(meta) if meta.is_dir() => {}
-                    Ok(meta) if meta.file_type().is_symlink() => {
-                        return Err(Fail::Unsafe(format!(
-                            "`{}` is a symlink where a directory should be",
-                            path.display()
-                        )));
-                    }
-                    Ok(_) => {
-                        return Err(Fail::Unsafe(format!(
-                            "`{}` is a file where a directory should be",
-                            path.display()
-                        )));
-                    }
+                    Ok(meta) => existing_dir(path, &meta)?,
                     Err(e) => return Err(Error::io("read", path)(e).into()),
                 }
             }
@@ -1141,5 +1117,23 @@ fn copy_entry(entry: &mut impl Read, file: &mut File, buf: &mut [u8]) -> Result<
         };
         file.write_all(&buf[..n]).map_err(CopyError::Write)?;
         written += n as u64;
+    }
+}
+
+/// Accepts an existing directory; refuses a symlink (writing through it could escape the
+/// destination) or a file in its place.
+fn existing_dir(path: &Path, meta: &fs::Metadata) -> Result<(), Fail> {
+    if meta.is_dir() {
+        Ok(())
+    } else if meta.file_type().is_symlink() {
+        Err(Fail::Unsafe(format!(
+            "`{}` is a symlink where a directory should be",
+            path.display()
+        )))
+    } else {
+        Err(Fail::Unsafe(format!(
+            "`{}` is a file where a directory should be",
+            path.display()
+        )))
     }
 }

@@ -9,6 +9,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, AssertSqlSafe, Row, SqlSafeStr};
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 use thiserror::Error;
@@ -379,6 +380,47 @@ impl Store {
         .bind(run_attempt)
         .fetch_all(&self.pool)
         .await?;
+        // Two queries for all attempts and steps of the run attempt, grouped by job, rather
+        // than two per job.
+        let mut attempts: HashMap<String, Vec<AttemptRecord>> = HashMap::new();
+        for r in sqlx::query(
+            "SELECT job_id, attempt, status, exit_code, failure_class, started_at, finished_at FROM attempts \
+             WHERE run_id = $1 AND run_attempt = $2 ORDER BY job_id, attempt",
+        )
+        .bind(run_id)
+        .bind(run_attempt)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            attempts.entry(r.try_get("job_id")?).or_default().push(AttemptRecord {
+                attempt: r.try_get("attempt")?,
+                status: r.try_get("status")?,
+                exit_code: r.try_get("exit_code")?,
+                failure_class: r.try_get("failure_class")?,
+                started_at: r.try_get("started_at")?,
+                finished_at: r.try_get("finished_at")?,
+            });
+        }
+        let mut steps: HashMap<String, Vec<StepRecord>> = HashMap::new();
+        for r in sqlx::query(
+            "SELECT job_id, attempt, step_index, name, status, exit_code, started_at, finished_at FROM steps \
+             WHERE run_id = $1 AND run_attempt = $2 ORDER BY job_id, attempt, step_index",
+        )
+        .bind(run_id)
+        .bind(run_attempt)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            steps.entry(r.try_get("job_id")?).or_default().push(StepRecord {
+                attempt: r.try_get("attempt")?,
+                index: r.try_get("step_index")?,
+                name: r.try_get("name")?,
+                status: r.try_get("status")?,
+                exit_code: r.try_get("exit_code")?,
+                started_at: r.try_get("started_at")?,
+                finished_at: r.try_get("finished_at")?,
+            });
+        }
         let mut jobs = Vec::with_capacity(rows.len());
         for row in &rows {
             let mut job = JobRecord {
@@ -398,49 +440,8 @@ impl Store {
                 finished_at: row.try_get("finished_at")?,
                 ..JobRecord::default()
             };
-            job.attempt_log = sqlx::query(
-                "SELECT attempt, status, exit_code, failure_class, started_at, finished_at FROM attempts \
-                 WHERE run_id = $1 AND run_attempt = $2 AND job_id = $3 ORDER BY attempt",
-            )
-            .bind(run_id)
-            .bind(run_attempt)
-            .bind(&job.job_id)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(AttemptRecord {
-                    attempt: r.try_get("attempt")?,
-                    status: r.try_get("status")?,
-                    exit_code: r.try_get("exit_code")?,
-                    failure_class: r.try_get("failure_class")?,
-                    started_at: r.try_get("started_at")?,
-                    finished_at: r.try_get("finished_at")?,
-                })
-            })
-            .collect::<Result<_>>()?;
-            job.steps = sqlx::query(
-                "SELECT attempt, step_index, name, status, exit_code, started_at, finished_at FROM steps \
-                 WHERE run_id = $1 AND run_attempt = $2 AND job_id = $3 ORDER BY attempt, step_index",
-            )
-            .bind(run_id)
-            .bind(run_attempt)
-            .bind(&job.job_id)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(StepRecord {
-                    attempt: r.try_get("attempt")?,
-                    index: r.try_get("step_index")?,
-                    name: r.try_get("name")?,
-                    status: r.try_get("status")?,
-                    exit_code: r.try_get("exit_code")?,
-                    started_at: r.try_get("started_at")?,
-                    finished_at: r.try_get("finished_at")?,
-                })
-            })
-            .collect::<Result<_>>()?;
+            job.attempt_log = attempts.remove(&job.job_id).unwrap_or_default();
+            job.steps = steps.remove(&job.job_id).unwrap_or_default();
             jobs.push(job);
         }
         Ok(jobs)
