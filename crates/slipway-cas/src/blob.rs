@@ -205,6 +205,16 @@ impl BlobStore {
         }
     }
 
+    /// The size of a blob in bytes, or `None` when it is not there.
+    pub async fn size(&self, digest: &Digest) -> Result<Option<u64>> {
+        let key = blob_key(digest);
+        match self.object_store().head(&key).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(Error::store("look up", &key)(e)),
+        }
+    }
+
     /// Removes a blob. Removing a blob that is not there is not an error.
     pub async fn delete(&self, digest: &Digest) -> Result<()> {
         let key = blob_key(digest);
@@ -234,8 +244,9 @@ impl BlobStore {
         Ok(out)
     }
 
-    /// A new, empty staging file; removed again if it is dropped before being published.
-    pub(crate) fn stage(&self) -> Result<NamedTempFile> {
+    /// A new, empty staging file; removed again if it is dropped before being published with
+    /// [`BlobStore::publish`].
+    pub fn stage(&self) -> Result<NamedTempFile> {
         // Plain ASCII names, so the file is also a valid object_store path under `staging/`.
         tempfile::Builder::new()
             .prefix("stage-")
@@ -244,9 +255,10 @@ impl BlobStore {
             .map_err(Error::io("create a staging file in", &self.inner.staging))
     }
 
-    /// Publishes a fully written staging file as the blob `digest` (which the caller hashed while
-    /// writing it). A blob that already exists is kept and the staged copy discarded.
-    pub(crate) async fn publish(&self, staged: TempPath, digest: &Digest) -> Result<()> {
+    /// Publishes a fully written staging file as the blob `digest`, which the caller hashed while
+    /// writing it: the store does not hash it again (every read verifies it). A blob that already
+    /// exists is kept and the staged copy discarded.
+    pub async fn publish(&self, staged: TempPath, digest: &Digest) -> Result<()> {
         let key = blob_key(digest);
         if self.inner.staging_in_store {
             let name = staged

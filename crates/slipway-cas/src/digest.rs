@@ -90,14 +90,15 @@ impl<'de> Deserialize<'de> for Digest {
 }
 
 /// A writer that hashes and counts everything written to `inner`.
-pub(crate) struct HashingWriter<W> {
+pub struct HashingWriter<W> {
     inner: W,
     hasher: Sha256,
     len: u64,
 }
 
 impl<W: Write> HashingWriter<W> {
-    pub(crate) fn new(inner: W) -> Self {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> Self {
         Self {
             inner,
             hasher: Sha256::new(),
@@ -106,7 +107,7 @@ impl<W: Write> HashingWriter<W> {
     }
 
     /// The digest and length of everything written, and the inner writer (not flushed).
-    pub(crate) fn finish(self) -> (Digest, u64, W) {
+    pub fn finish(self) -> (Digest, u64, W) {
         (Digest(self.hasher.finalize().into()), self.len, self.inner)
     }
 }
@@ -125,14 +126,15 @@ impl<W: Write> Write for HashingWriter<W> {
 }
 
 /// A reader that hashes and counts everything read from `inner`.
-pub(crate) struct HashingReader<R> {
+pub struct HashingReader<R> {
     inner: R,
     hasher: Sha256,
     len: u64,
 }
 
 impl<R: Read> HashingReader<R> {
-    pub(crate) fn new(inner: R) -> Self {
+    /// Wraps `inner`.
+    pub fn new(inner: R) -> Self {
         Self {
             inner,
             hasher: Sha256::new(),
@@ -141,7 +143,7 @@ impl<R: Read> HashingReader<R> {
     }
 
     /// Reads what is left to the end, then returns the digest and length of the whole stream.
-    pub(crate) fn finish(mut self) -> io::Result<(Digest, u64)> {
+    pub fn finish(mut self) -> io::Result<(Digest, u64)> {
         io::copy(&mut self, &mut io::sink())?;
         Ok((Digest(self.hasher.finalize().into()), self.len))
     }

@@ -24,5 +24,5 @@ pub use archive::{
 };
 pub use blob::BlobStore;
 pub use cache::{CacheEntry, CacheStore, Lookup, SaveOutcome, SavedPaths};
-pub use digest::Digest;
+pub use digest::{Digest, HashingReader, HashingWriter};
 pub use error::{Error, Result};

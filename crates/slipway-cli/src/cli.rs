@@ -37,6 +37,151 @@ pub enum Command {
     /// Convert another system's pipeline into a Slipway pipeline.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Write an SBOM (CycloneDX or SPDX) of a source tree's lockfiles or an artifact's contents.
+    Sbom(SbomArgs),
+    /// List, inspect and export the artifacts runs produced.
+    #[command(subcommand)]
+    Artifact(ArtifactCommand),
+    /// The evidence attached to an artifact.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
+    /// Check an artifact: digests, signatures, provenance, trusted builder, SBOM against contents.
+    Verify(VerifyArgs),
+    /// Delete the artifacts the pipeline's `retention:` does not keep, and the blobs only they used.
+    Gc(GcArgs),
+    /// Signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Sign a file with a private key (a cosign-compatible blob signature or Sigstore bundle).
+    SignBlob(SignBlobArgs),
+    /// Check a file's signature or Sigstore bundle with a public key.
+    VerifyBlob(VerifyBlobArgs),
+}
+
+#[derive(Subcommand)]
+pub enum ArtifactCommand {
+    /// List artifacts, newest first.
+    Ls(ArtifactLsArgs),
+    /// Show an artifact: manifest, config, layers, tags and evidence.
+    Inspect(ArtifactRefArgs),
+    /// Write an artifact (and its evidence, as OCI referrers) as an OCI image layout directory.
+    Export(ArtifactExportArgs),
+    /// Push an artifact and its evidence (as OCI 1.1 referrers) to an OCI registry.
+    Push(ArtifactPushArgs),
+    /// Pull an image and its referrers from an OCI registry into the local store.
+    Pull(ArtifactPullArgs),
+}
+
+#[derive(Args)]
+pub struct ArtifactPushArgs {
+    #[command(flatten)]
+    pub state: StateArg,
+    /// The artifact: `sha256:<hex>`, a unique digest prefix, or a tag.
+    pub artifact: String,
+    /// Where to: `REGISTRY/REPOSITORY[:TAG]` (default tag: the artifact's first tag).
+    pub target: String,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct ArtifactPullArgs {
+    #[command(flatten)]
+    pub state: StateArg,
+    /// What to pull: `REGISTRY/REPOSITORY:TAG` or `REGISTRY/REPOSITORY@sha256:<hex>`.
+    pub source: String,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct RegistryArgs {
+    /// Speak plain HTTP to the registry (default: only for loopback addresses).
+    #[arg(long)]
+    pub plain_http: bool,
+    /// The longest one request may take, in seconds.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub request_timeout: u64,
+    /// How often a failure that may pass (connection error, 5xx, 429) is retried.
+    #[arg(long, default_value_t = 4)]
+    pub retries: u32,
+}
+
+#[derive(Args)]
+pub struct ArtifactLsArgs {
+    #[command(flatten)]
+    pub state: StateArg,
+    /// How many artifacts, newest first.
+    #[arg(long, default_value_t = 50)]
+    pub limit: i64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct ArtifactRefArgs {
+    #[command(flatten)]
+    pub state: StateArg,
+    /// The artifact: `sha256:<hex>`, a unique digest prefix, or a tag.
+    pub artifact: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct ArtifactExportArgs {
+    #[command(flatten)]
+    pub state: StateArg,
+    /// The artifact: `sha256:<hex>`, a unique digest prefix, or a tag.
+    pub artifact: String,
+    /// A new (or empty) directory for the OCI image layout.
+    pub dir: PathBuf,
+    /// Leave the evidence out.
+    #[arg(long)]
+    pub no_evidence: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct GcArgs {
+    #[command(flatten)]
+    pub file: FileArg,
+    #[command(flatten)]
+    pub state: StateArg,
+    /// Say what would be deleted and freed; delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub state: StateArg,
+    /// The artifact: `sha256:<hex>`, a unique digest prefix, or a tag.
+    pub artifact: String,
+    /// The trust policy (trusted builder ids and their public keys). Default: this machine's
+    /// development key and the key configured by SLIPWAY_SIGNING_KEY.
+    #[arg(long, value_name = "FILE", env = "SLIPWAY_TRUST_POLICY")]
+    pub policy: Option<PathBuf>,
+    /// Also rebuild the artifact from its provenance (same commit, same pipeline) in a clean
+    /// workspace and compare the digests.
+    #[arg(long)]
+    pub rebuild: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand)]
+pub enum EvidenceCommand {
+    /// List the evidence attached to an artifact.
+    Ls(ArtifactRefArgs),
 }
 
 #[derive(Args)]
@@ -231,4 +376,108 @@ pub struct RerunArgs {
     pub debug_on_failure: bool,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Write a new key pair: PREFIX.key (encrypted, like cosign's) and PREFIX.pub. The
+    /// passphrase comes from SLIPWAY_KEY_PASSPHRASE, or is asked for on a terminal.
+    Generate(KeysGenerateArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum AlgorithmArg {
+    /// ECDSA P-256 with SHA-256: cosign's default, verifiable by every Sigstore client.
+    #[value(name = "ecdsa-p256")]
+    EcdsaP256,
+    /// Ed25519.
+    Ed25519,
+}
+
+impl From<AlgorithmArg> for slipway_sign::Algorithm {
+    fn from(algorithm: AlgorithmArg) -> Self {
+        match algorithm {
+            AlgorithmArg::EcdsaP256 => slipway_sign::Algorithm::EcdsaP256Sha256,
+            AlgorithmArg::Ed25519 => slipway_sign::Algorithm::Ed25519,
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct KeysGenerateArgs {
+    /// The signature algorithm.
+    #[arg(long, value_enum, default_value = "ecdsa-p256")]
+    pub algorithm: AlgorithmArg,
+    /// Write PREFIX.key and PREFIX.pub.
+    #[arg(long, short = 'o', value_name = "PREFIX", default_value = "slipway")]
+    pub output: PathBuf,
+    /// Replace existing key files.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the paths, key id and algorithm as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct SignBlobArgs {
+    /// The encrypted private key (PREFIX.key). Its passphrase comes from SLIPWAY_KEY_PASSPHRASE,
+    /// or is asked for on a terminal.
+    #[arg(long, value_name = "KEY")]
+    pub key: PathBuf,
+    /// The file to sign.
+    pub file: PathBuf,
+    /// Write the base64 signature to this file instead of printing it.
+    #[arg(long, value_name = "FILE")]
+    pub output_signature: Option<PathBuf>,
+    /// Write a Sigstore bundle (v0.3, key-based) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+}
+
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("evidence").required(true).args(["signature", "bundle"])))]
+pub struct VerifyBlobArgs {
+    /// The public key (PREFIX.pub, or cosign.pub).
+    #[arg(long, value_name = "PUB")]
+    pub key: PathBuf,
+    /// A base64 signature file, as `sign-blob` and `cosign sign-blob` write it.
+    #[arg(long, value_name = "FILE")]
+    pub signature: Option<PathBuf>,
+    /// A Sigstore bundle: a message signature, or a signed in-toto attestation naming the file.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    /// The signed file.
+    pub file: PathBuf,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum SbomFormatArg {
+    /// CycloneDX 1.6 JSON.
+    Cyclonedx,
+    /// SPDX 2.3 JSON.
+    Spdx,
+}
+
+#[derive(Args)]
+pub struct SbomArgs {
+    /// The directory to inventory (a source tree, or with --contents an unpacked artifact),
+    /// or an artifact of the store: `sha256:<hex>`, a unique digest prefix, or a tag.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub state: StateArg,
+    /// The document format.
+    #[arg(long, value_enum, default_value = "cyclonedx")]
+    pub format: SbomFormatArg,
+    /// Write the SBOM to this file (default: print it).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// PATH is an unpacked artifact: read OS package databases and binaries, and list every
+    /// file with its digest.
+    #[arg(long)]
+    pub contents: bool,
 }

@@ -1,52 +1,11 @@
 //! `slipway run` against scratch repositories: the real binary, real processes, real git.
 
+mod common;
+
+use common::{git, repo, slipway, text};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn slipway(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_slipway"));
-    command
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("SLIPWAY_STATE_DIR");
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    command.output().expect("the slipway binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "git {args:?}");
-}
-
-/// A repository holding `pipeline` as slipway.yml (plus `files`), committed.
-fn repo(pipeline: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    git(dir.path(), &["init", "-q", "-b", "main"]);
-    git(dir.path(), &["config", "user.email", "dev@example.org"]);
-    git(dir.path(), &["config", "user.name", "Dev"]);
-    std::fs::write(dir.path().join("slipway.yml"), pipeline).unwrap();
-    for (path, content) in files {
-        let full = dir.path().join(path);
-        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-        std::fs::write(full, content).unwrap();
-    }
-    git(dir.path(), &["add", "-A"]);
-    git(dir.path(), &["commit", "-q", "-m", "init"]);
-    dir
-}
 
 /// The `--json` event stream of a run, parsed.
 fn events(output: &Output) -> Vec<serde_json::Value> {
@@ -102,14 +61,20 @@ fn independent_jobs_run_in_parallel() {
         "version: 1\njobs:\n  a:\n    steps: [{ run: sleep 1 }]\n  b:\n    steps: [{ run: sleep 1 }]\n",
         &[],
     );
-    let start = Instant::now();
-    let output = slipway(dir.path(), &["run", "--jobs", "2"], &[]);
-    let elapsed = start.elapsed();
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    // Two one-second jobs side by side take about one second, not two.
-    assert!(elapsed < Duration::from_millis(1900), "took {elapsed:?}");
-    let output = slipway(dir.path(), &["run", "--jobs", "1"], &[]);
-    assert_eq!(output.status.code(), Some(0));
+    let timed = |jobs: &str| {
+        let start = Instant::now();
+        let output = slipway(dir.path(), &["run", "--jobs", jobs], &[]);
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        start.elapsed()
+    };
+    let side_by_side = timed("2");
+    let one_at_a_time = timed("1");
+    // Two one-second jobs side by side take about one second, one at a time about two: a
+    // ratio, so a loaded machine slows both alike.
+    assert!(
+        side_by_side.as_secs_f64() < one_at_a_time.as_secs_f64() * 0.8,
+        "side by side {side_by_side:?}, one at a time {one_at_a_time:?}"
+    );
 }
 
 #[test]
@@ -487,12 +452,7 @@ fn a_runner_killed_with_sigkill_leaves_an_interrupted_run() {
 
 #[test]
 fn sandboxed_jobs_cannot_reach_the_network() {
-    if Command::new("bwrap").arg("--version").output().is_err() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "bubblewrap must be installed in CI"
-        );
-        eprintln!("NOTICE: skipping the sandbox test: bubblewrap (bwrap) is not installed");
+    if !common::have_bwrap() {
         return;
     }
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

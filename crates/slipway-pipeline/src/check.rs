@@ -454,6 +454,34 @@ impl<'a> Checker<'a> {
     fn pipeline_level(&mut self) {
         let pipeline: &'a Pipeline = self.pipeline;
         let scope = ExprScope::pipeline_level();
+        if let Some(retention) = &pipeline.retention {
+            if let Some(keep) = &retention.keep_last
+                && keep.value < 1
+            {
+                self.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        keep.span,
+                        "`keep-last` must be at least 1",
+                    )
+                    .with_help("keep at least the newest artifact of each branch and environment"),
+                );
+            }
+            if let Some(releases) = &retention.production_releases
+                && releases.value < 0
+            {
+                self.push(Diagnostic::new(
+                    Code::InvalidValue,
+                    releases.span,
+                    "`production-releases` cannot be negative",
+                ));
+            }
+            if let Some(production) = &retention.production
+                && pipeline.environments.is_some()
+            {
+                self.known_environment(production, "`retention.production` names");
+            }
+        }
         if let Some(concurrency) = &pipeline.concurrency {
             if let Some(group) = &concurrency.group {
                 self.template(group, scope);

@@ -40,6 +40,27 @@ pub struct Pipeline {
     pub environments: Option<Map<Environment>>,
     /// Analysis templates used by rollout steps.
     pub analysis: Option<Map<AnalysisTemplate>>,
+    /// Which artifacts `slipway gc` keeps.
+    pub retention: Option<Retention>,
+}
+
+/// Which artifacts garbage collection keeps. An artifact an environment runs now, or one of
+/// production's recent releases, is never deleted.
+#[derive(Clone, Debug, Default, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[schemars(extend("additionalProperties" = false))]
+pub struct Retention {
+    /// Artifacts kept per environment (those it ran last) and, for artifacts never
+    /// deployed, per branch (default 10).
+    #[schemars(range(min = 1))]
+    pub keep_last: Option<Spanned<i64>>,
+    /// How long artifacts of pull-request runs live (default 14d).
+    pub pull_requests: Option<Spanned<Duration>>,
+    /// The environment whose release history is protected (default `production`).
+    pub production: Option<Spanned<String>>,
+    /// Artifacts of that environment's last releases that are never deleted (default 5).
+    #[schemars(range(min = 0))]
+    pub production_releases: Option<Spanned<i64>>,
 }
 
 impl Pipeline {

@@ -614,6 +614,11 @@ read_struct!(Pipeline {
     "version" => version, "name" => name, "on" => on, "concurrency" => concurrency,
     "defaults" => defaults, "env" => env, "include" => include, "jobs" => jobs,
     "secrets" => secrets, "environments" => environments, "analysis" => analysis,
+    "retention" => retention,
+});
+read_struct!(Retention {
+    "keep-last" => keep_last, "pull-requests" => pull_requests, "production" => production,
+    "production-releases" => production_releases,
 });
 read_struct!(Triggers { "push" => push, "pull_request" => pull_request, "schedule" => schedule, "manual" => manual });
 read_struct!(RefFilter { "branches" => branches, "tags" => tags, "paths" => paths, "paths-ignore" => paths_ignore });

@@ -107,6 +107,15 @@ pub enum Event<'a> {
     JobReused {
         job: &'a str,
     },
+    /// A job packaged the run's artifact.
+    ArtifactPackaged {
+        job: &'a str,
+        name: &'a str,
+        digest: &'a str,
+        tag: &'a str,
+        size: u64,
+        files: u64,
+    },
     RunFinished {
         status: &'a str,
         duration_ms: u64,

@@ -49,6 +49,26 @@ pub struct RunOptions {
     /// A re-run: the earlier run to add an attempt to, and the jobs whose earlier success is
     /// reused instead of running them again.
     pub rerun: Option<Rerun>,
+    /// The commit time (seconds since the epoch): `SOURCE_DATE_EPOCH` for the steps and every
+    /// timestamp inside the artifact, so a rebuild of the commit is bit-for-bit the same.
+    pub source_date_epoch: i64,
+    /// The repository as it is named in the artifact and its provenance (a URL when the
+    /// repository has an `origin` remote, else its path).
+    pub repository_uri: String,
+    /// Paths hidden from sandboxed steps (the signing key's file), besides the state directory.
+    pub masked_paths: Vec<PathBuf>,
+}
+
+/// The artifact a job packaged.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ArtifactSummary {
+    pub job: String,
+    pub name: String,
+    pub digest: String,
+    pub tag: String,
+    pub size: u64,
+    pub files: u64,
+    pub packaging_ms: u64,
 }
 
 pub struct Rerun {
@@ -116,6 +136,12 @@ pub struct JobOutcome {
     pub reused: bool,
     /// Digest (hex) of the archive of the job's declared outputs.
     pub outputs: Option<String>,
+    /// The run's artifact, when this job declares it and passed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<Box<ArtifactSummary>>,
+    /// The JUnit reports the job left (`reports.junit`), stored by digest.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reports: Vec<crate::reports::ReportSummary>,
     #[serde(skip)]
     pub failed_output: Vec<String>,
 }
@@ -142,6 +168,8 @@ pub struct RunOutcome {
     pub duration_ms: u64,
     pub jobs: Vec<JobOutcome>,
     pub events_path: PathBuf,
+    /// The artifact the run produced, if its pipeline declares one and the job passed.
+    pub artifact: Option<ArtifactSummary>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -237,6 +265,8 @@ struct Shared {
     console: crate::console::Console,
     blobs: slipway_cas::BlobStore,
     caches: slipway_cas::CacheStore,
+    artifacts: slipway_artifact::Artifacts,
+    run_attempt: i64,
     removals: std::sync::Mutex<Vec<tokio::task::JoinHandle<Option<String>>>>,
     run_id: String,
     run_number: i64,
@@ -252,8 +282,9 @@ pub async fn run(options: RunOptions, store: Arc<Store>) -> Result<RunOutcome, R
         Some((group, cancel)) => Some(acquire_group(&store, &options, group, *cancel).await?),
         None => None,
     };
-    let blobs = slipway_cas::BlobStore::local(&options.state_dir.join("objects"))
-        .map_err(|e| RunError::Objects(e.to_string()))?;
+    let blobs =
+        slipway_cas::BlobStore::local(&options.state_dir.join(slipway_artifact::OBJECTS_DIR))
+            .map_err(|e| RunError::Objects(e.to_string()))?;
     let record = match &options.rerun {
         Some(rerun) => {
             store.start_attempt(&rerun.run_id).await?;
@@ -315,6 +346,8 @@ pub async fn run(options: RunOptions, store: Arc<Store>) -> Result<RunOutcome, R
         work: options.state_dir.join("work").join(&record.id),
         sink,
         caches: slipway_cas::CacheStore::new(blobs.clone()),
+        artifacts: slipway_artifact::Artifacts::new(blobs.clone(), store.clone()),
+        run_attempt: record.attempt,
         blobs,
         console: crate::console::Console::new(!options.json),
         recorder: start_recorder(store.clone(), record.id.clone(), record.attempt),
@@ -389,6 +422,7 @@ pub async fn run(options: RunOptions, store: Arc<Store>) -> Result<RunOutcome, R
         let _ = std::fs::remove_dir_all(&shared.work);
     }
     let _ = std::fs::remove_dir_all(&shared.source);
+    let artifact = outcomes.iter().find_map(|o| o.artifact.as_deref().cloned());
     Ok(RunOutcome {
         run_id: record.id,
         number: record.number,
@@ -396,6 +430,7 @@ pub async fn run(options: RunOptions, store: Arc<Store>) -> Result<RunOutcome, R
         duration_ms,
         jobs: outcomes,
         events_path,
+        artifact,
     })
 }
 
@@ -620,7 +655,7 @@ async fn schedule(shared: Arc<Shared>) -> (Vec<JobOutcome>, bool) {
             ) {
                 Decision::Settle(outcome) => {
                     record_settled(&shared, &outcome).await;
-                    done.insert(planned.id.clone(), outcome);
+                    done.insert(planned.id.clone(), *outcome);
                     pending.remove(index);
                     index = 0;
                 }
@@ -702,7 +737,7 @@ async fn wait_true(receiver: &mut watch::Receiver<bool>) {
 
 enum Decision {
     Start,
-    Settle(JobOutcome),
+    Settle(Box<JobOutcome>),
 }
 
 fn uses_status_function(job: &Job) -> bool {
@@ -733,6 +768,8 @@ fn skipped(planned: &PlannedJob, reason: &str, satisfied: bool) -> JobOutcome {
         debug_shell: None,
         reused: false,
         outputs: None,
+        artifact: None,
+        reports: Vec::new(),
         failed_output: Vec::new(),
     }
 }
@@ -776,16 +813,16 @@ fn decide(
 ) -> Decision {
     if !planned.runs {
         let satisfied = planned.skip_kind == Some(SkipKind::NotAffected);
-        return Decision::Settle(skipped(
+        return Decision::Settle(Box::new(skipped(
             planned,
             planned.skip_reason.as_deref().unwrap_or("skipped"),
             satisfied,
-        ));
+        )));
     }
     if interrupted {
         let mut outcome = skipped(planned, INTERRUPTED, false);
         outcome.status = JobStatus::Cancelled;
-        return Decision::Settle(outcome);
+        return Decision::Settle(Box::new(outcome));
     }
     let mut status = NeedsStatus::default();
     let mut blocking_need = None;
@@ -812,7 +849,7 @@ fn decide(
                 Err(error) => {
                     let mut outcome = skipped(planned, &format!("if: {error}"), false);
                     outcome.status = JobStatus::Failure;
-                    return Decision::Settle(outcome);
+                    return Decision::Settle(Box::new(outcome));
                 }
             }
         }
@@ -829,7 +866,7 @@ fn decide(
                 false,
             );
             outcome.status = JobStatus::Cancelled;
-            return Decision::Settle(outcome);
+            return Decision::Settle(Box::new(outcome));
         }
         return Decision::Start;
     }
@@ -846,7 +883,7 @@ fn decide(
         (Some(condition), _) => format!("if: `{}` is false", condition.text.value.trim()),
         (None, None) => "skipped".into(),
     };
-    Decision::Settle(skipped(planned, &reason, false))
+    Decision::Settle(Box::new(skipped(planned, &reason, false)))
 }
 
 fn condition_scope<'a>(
@@ -1038,6 +1075,8 @@ async fn run_job(
     let mut failed_output = Vec::new();
     let mut cache_status: Option<String> = None;
     let mut outputs: Option<String> = None;
+    let mut artifact: Option<Box<ArtifactSummary>> = None;
+    let mut reports = Vec::new();
     let end = loop {
         attempt += 1;
         shared.sink.event(Ev::JobStarted {
@@ -1095,8 +1134,10 @@ async fn run_job(
                             match save_results(&shared, &planned, &job, &workspace, cache.as_ref())
                                 .await
                             {
-                                Ok(digest) => {
-                                    outputs = digest;
+                                Ok(saved) => {
+                                    outputs = saved.outputs;
+                                    artifact = saved.artifact;
+                                    reports = saved.reports;
                                     AttemptEnd::Passed
                                 }
                                 Err(message) => AttemptEnd::Failed {
@@ -1194,6 +1235,8 @@ async fn run_job(
         debug_shell,
         reused: false,
         outputs,
+        artifact,
+        reports,
         failed_output: if failed { failed_output } else { Vec::new() },
     };
     shared.sink.event(Ev::JobFinished {
@@ -1357,6 +1400,7 @@ async fn run_steps(
             sandboxed,
             workspace,
             &shared.options.state_dir,
+            &shared.options.masked_paths,
         ) {
             Ok(command) => command,
             Err(message) => {
@@ -1647,6 +1691,10 @@ fn step_env(
         ("SLIPWAY_COMMIT", event.sha.clone()),
         ("SLIPWAY_REF", event.git_ref.clone()),
         ("SLIPWAY_EVENT", event.kind.as_str().to_string()),
+        (
+            "SOURCE_DATE_EPOCH",
+            shared.options.source_date_epoch.to_string(),
+        ),
     ] {
         env.insert(name.to_string(), value);
     }
@@ -1679,6 +1727,7 @@ fn command_line(
     sandboxed: bool,
     workspace: &Path,
     state_dir: &Path,
+    masked: &[PathBuf],
 ) -> Result<(String, Vec<String>), String> {
     let mut args: Vec<String> = match shell {
         "bash" => vec![
@@ -1722,6 +1771,18 @@ fn command_line(
     // The state directory (run history, keys, other jobs' workspaces) is hidden from steps.
     if state_dir.exists() {
         sandbox.extend(["--tmpfs".into(), state_dir.display().to_string()]);
+    }
+    // Files steps must not read (the signing key) show as empty; directories as empty tmpfs.
+    for path in masked.iter().filter(|p| p.exists()) {
+        if path.is_dir() {
+            sandbox.extend(["--tmpfs".into(), path.display().to_string()]);
+        } else {
+            sandbox.extend([
+                "--ro-bind".into(),
+                "/dev/null".into(),
+                path.display().to_string(),
+            ]);
+        }
     }
     sandbox.extend([
         "--bind".into(),
@@ -1877,13 +1938,20 @@ async fn prepare_inputs(
 
 /// After a successful attempt: store the declared outputs, and save the cache on a miss.
 /// Returns the outputs' digest; a missing output fails the job.
+/// What a passing job left behind.
+struct Saved {
+    outputs: Option<String>,
+    artifact: Option<Box<ArtifactSummary>>,
+    reports: Vec<crate::reports::ReportSummary>,
+}
+
 async fn save_results(
     shared: &Shared,
     planned: &PlannedJob,
     job: &Job,
     workspace: &Path,
     cache: Option<&CacheState>,
-) -> Result<Option<String>, String> {
+) -> Result<Saved, String> {
     let outputs = match job.outputs.as_deref() {
         Some(paths) if !paths.is_empty() => {
             let paths: Vec<String> = paths.iter().map(|p| p.value.clone()).collect();
@@ -1917,7 +1985,127 @@ async fn save_results(
             );
         }
     }
-    Ok(outputs)
+    let junit: Vec<String> = job
+        .reports
+        .as_ref()
+        .and_then(|r| r.junit.as_ref())
+        .map(|paths| paths.iter().map(|p| p.value.clone()).collect())
+        .unwrap_or_default();
+    let reports = crate::reports::collect(&shared.blobs, workspace, &junit).await?;
+    let artifact = match &job.artifact {
+        Some(declared) => Some(Box::new(
+            package_artifact(shared, planned, declared, workspace).await?,
+        )),
+        None => None,
+    };
+    Ok(Saved {
+        outputs,
+        artifact,
+        reports,
+    })
+}
+
+/// Packages the job's declared artifact from its workspace and records it under the run's tag:
+/// `<commit>-<run number>`, with `.<attempt>` for later attempts of the run.
+async fn package_artifact(
+    shared: &Shared,
+    planned: &PlannedJob,
+    declared: &slipway_pipeline::model::Artifact,
+    workspace: &Path,
+) -> Result<ArtifactSummary, String> {
+    let options = &shared.options;
+    let from = declared.from.as_ref().map_or(".", |f| f.value.as_str());
+    let source = workspace.join(from);
+    if !source.starts_with(workspace) || from.split('/').any(|part| part == "..") {
+        return Err(format!(
+            "artifact `from: {from}` must stay inside the workspace"
+        ));
+    }
+    let name = declared
+        .name
+        .as_ref()
+        .map_or_else(|| planned.job.clone(), |n| n.value.clone());
+    let mut scope = Scope::default();
+    scope
+        .contexts
+        .insert("event".into(), options.event.context());
+    scope
+        .contexts
+        .insert("matrix".into(), matrix_context(planned));
+    scope.contexts.insert(
+        "env".into(),
+        pipeline_env(&options.pipeline, &Job::default()),
+    );
+    let mut env = Vec::new();
+    for (key, template) in declared.env.iter().flatten() {
+        let value = scope
+            .render(&template.segments)
+            .map_err(|e| format!("artifact env `{}`: {e}", key.name))?;
+        env.push((key.name.clone(), value));
+    }
+    let ports = declared
+        .ports
+        .iter()
+        .flatten()
+        .map(|p| {
+            u16::try_from(p.value)
+                .map_err(|_| format!("artifact port {} is not a TCP port", p.value))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let spec = slipway_artifact::ArtifactSpec {
+        name: name.clone(),
+        source,
+        entrypoint: declared
+            .entrypoint
+            .iter()
+            .flatten()
+            .map(|e| e.value.clone())
+            .collect(),
+        env,
+        ports,
+        source_date_epoch: options.source_date_epoch,
+        revision: options.event.sha.clone(),
+        repository: options.repository_uri.clone(),
+        compression: slipway_artifact::Compression::Gzip,
+    };
+    let tag = if shared.run_attempt <= 1 {
+        format!("{}-{}", options.event.sha, shared.run_number)
+    } else {
+        format!(
+            "{}-{}.{}",
+            options.event.sha, shared.run_number, shared.run_attempt
+        )
+    };
+    let origin = slipway_artifact::Origin {
+        run_id: Some(shared.run_id.clone()),
+        repository: options.repository_uri.clone(),
+        commit_sha: options.event.sha.clone(),
+        git_ref: options.event.git_ref.clone(),
+        event: options.event.kind.as_str().to_owned(),
+    };
+    let (packaged, _) = shared
+        .artifacts
+        .create(&spec, &origin, &tag)
+        .await
+        .map_err(|e| format!("cannot package the artifact `{name}`: {e}"))?;
+    let digest = packaged.digest.to_string();
+    shared.sink.event(Ev::ArtifactPackaged {
+        job: &planned.id,
+        name: &name,
+        digest: &digest,
+        tag: &tag,
+        size: packaged.size,
+        files: packaged.files,
+    });
+    Ok(ArtifactSummary {
+        job: planned.id.clone(),
+        name,
+        digest,
+        tag,
+        size: packaged.size,
+        files: packaged.files,
+        packaging_ms: packaged.elapsed.as_millis() as u64,
+    })
 }
 
 #[cfg(test)]

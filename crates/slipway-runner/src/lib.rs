@@ -11,8 +11,10 @@ pub mod console;
 pub mod events;
 mod execute;
 pub mod process;
+pub mod reports;
 pub mod workspace;
 
 pub use execute::{
-    JobOutcome, JobStatus, Rerun, RunOptions, RunOutcome, RunStatus, events_file_name, run,
+    ArtifactSummary, JobOutcome, JobStatus, Rerun, RunOptions, RunOutcome, RunStatus,
+    events_file_name, run,
 };

@@ -4,6 +4,9 @@
 //! Writes are few and batched: one transaction when a run's jobs are planned, one per finished
 //! job, so recording costs little next to running the job.
 
+mod artifacts;
+
+pub use artifacts::{ArtifactRecord, EvidenceRecord, NewArtifact, ReleaseRecord};
 use serde::Serialize;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -24,6 +27,20 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
     #[error("no run {0}")]
     NoRun(String),
+    #[error(
+        "no artifact {0}: give a digest (`sha256:…` or a unique prefix) or a tag; `slipway artifact ls` lists them"
+    )]
+    NoArtifact(String),
+    #[error("{0} matches more than one artifact digest; give more digits")]
+    AmbiguousDigest(String),
+    #[error(
+        "tag {tag} already names {existing}; refusing to move it to {attempted} (tags are immutable)"
+    )]
+    TagMoved {
+        tag: String,
+        existing: String,
+        attempted: String,
+    },
     #[error("cannot create the state directory {path}: {source}")]
     StateDir {
         path: String,
@@ -40,8 +57,14 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "runs", include_str!("../migrations/0001_runs.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "runs", include_str!("../migrations/0001_runs.sql")),
+    (
+        2,
+        "artifacts",
+        include_str!("../migrations/0002_artifacts.sql"),
+    ),
+];
 
 fn migrator() -> Migrator {
     let migrations = MIGRATIONS

@@ -1,6 +1,8 @@
 //! The same store behaviour on SQLite and on a real PostgreSQL server started for the test.
 
-use slipway_store::{AttemptRecord, JobRecord, NewRun, StepRecord, Store};
+use slipway_store::{
+    AttemptRecord, EvidenceRecord, JobRecord, NewArtifact, NewRun, StepRecord, Store, StoreError,
+};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -33,8 +35,109 @@ fn job(id: &str, status: &str) -> JobRecord {
     }
 }
 
+fn new_artifact(digest: &str, blobs: &[&str]) -> NewArtifact {
+    NewArtifact {
+        digest: digest.into(),
+        name: "hello-service".into(),
+        run_id: Some("r-1".into()),
+        repository: "/repos/demo".into(),
+        commit_sha: "a".repeat(40),
+        git_ref: "refs/heads/main".into(),
+        event: "push".into(),
+        size: 1234,
+        blobs: blobs.iter().map(|b| b.to_string()).collect(),
+    }
+}
+
+/// Artifacts, immutable tags, evidence, and what deleting an artifact frees.
+async fn exercise_artifacts(store: &Store) {
+    let first = format!("sha256:{}", "1".repeat(64));
+    let second = format!("sha256:{}", "2".repeat(64));
+    let shared_layer = format!("sha256:{}", "a".repeat(64));
+    let own_layer = format!("sha256:{}", "b".repeat(64));
+    let recorded = store
+        .record_artifact(
+            &new_artifact(&first, &[&first, &shared_layer, &own_layer]),
+            "abc-1",
+        )
+        .await
+        .unwrap();
+    assert_eq!(recorded.tags, ["abc-1"]);
+    store
+        .record_artifact(&new_artifact(&second, &[&second, &shared_layer]), "abc-2")
+        .await
+        .unwrap();
+    // Recording the same tag for the same digest again is fine; moving it is not.
+    store
+        .record_artifact(&new_artifact(&first, &[&first]), "abc-1")
+        .await
+        .unwrap();
+    match store.tag_artifact("abc-1", &second).await {
+        Err(StoreError::TagMoved {
+            existing,
+            attempted,
+            ..
+        }) => {
+            assert_eq!(
+                (existing.as_str(), attempted.as_str()),
+                (first.as_str(), second.as_str())
+            );
+        }
+        other => panic!("moving a tag must be refused, got {other:?}"),
+    }
+    assert_eq!(
+        store.resolve_artifact("abc-2").await.unwrap().digest,
+        second
+    );
+    assert_eq!(
+        store
+            .resolve_artifact(&"1".repeat(12))
+            .await
+            .unwrap()
+            .digest,
+        first
+    );
+    assert!(matches!(
+        store.resolve_artifact("no-such-tag").await,
+        Err(StoreError::NoArtifact(_))
+    ));
+    let listed = store.artifacts(10).await.unwrap();
+    assert_eq!(listed.len(), 2);
+
+    let envelope = format!("sha256:{}", "e".repeat(64));
+    store
+        .record_evidence(&EvidenceRecord {
+            digest: envelope.clone(),
+            subject: first.clone(),
+            kind: "provenance".into(),
+            predicate_type: "https://slsa.dev/provenance/v1".into(),
+            media_type: "application/vnd.dsse.envelope.v1+json".into(),
+            size: 99,
+            created_at: 1,
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.evidence_for(&first).await.unwrap().len(), 1);
+
+    let release = store.record_release("production", &second).await.unwrap();
+    assert_eq!(store.releases().await.unwrap(), [release]);
+
+    // Deleting the first frees its own layer, its manifest and its evidence, not the shared layer.
+    let freed = store.delete_artifact(&first).await.unwrap();
+    let mut expected = vec![first.clone(), own_layer, envelope];
+    expected.sort();
+    assert_eq!(freed, expected);
+    assert!(store.artifact(&first).await.unwrap().is_none());
+    assert!(store.evidence_for(&first).await.unwrap().is_empty());
+    assert_eq!(
+        store.referenced_blobs().await.unwrap(),
+        [second.clone(), shared_layer]
+    );
+}
+
 /// Exercises the whole API; `raw` runs SQL behind the store's back to simulate a crash.
 async fn exercise(store: &Store, url: &str) {
+    exercise_artifacts(store).await;
     let first = store
         .create_run(&new_run(Some("refs/heads/main")))
         .await

@@ -134,6 +134,35 @@ pub fn head(repo: &Path) -> Result<Head, GitError> {
     })
 }
 
+/// The committer time of a commit, in seconds since the epoch: the `SOURCE_DATE_EPOCH` of a
+/// build of that commit.
+pub fn commit_time(repo: &Path, commit: &str) -> Result<i64, GitError> {
+    let out = git(repo, &["show", "-s", "--format=%ct", commit], LOCAL_TIMEOUT)?;
+    out.trim().parse().map_err(|_| GitError::Failed {
+        command: format!("show -s --format=%ct {commit}"),
+        stderr: format!("unexpected output {:?}", out.trim()),
+    })
+}
+
+/// How the repository names itself to the outside: the URL of its `origin` remote, with any
+/// credentials removed, or `file://<path>` when it has none.
+pub fn repository_uri(repo: &Path) -> String {
+    match git(repo, &["remote", "get-url", "origin"], LOCAL_TIMEOUT) {
+        Ok(url) if url.trim().starts_with('/') => format!("file://{}", url.trim()),
+        Ok(url) if !url.trim().is_empty() => strip_credentials(url.trim()),
+        _ => format!("file://{}", repo.display()),
+    }
+}
+
+fn strip_credentials(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme), Some(at)) if at > scheme && !url[scheme + 3..at].contains('/') => {
+            format!("{}{}", &url[..scheme + 3], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// Files changed by HEAD against its first parent (every file of a root commit), or
 /// against the merge base with `base` when given.
 pub fn changed_files(repo: &Path, base: Option<&str>) -> Result<Vec<String>, GitError> {
@@ -249,6 +278,18 @@ pub fn fetch_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_never_reach_the_repository_uri() {
+        assert_eq!(
+            strip_credentials("https://user:token@git.example.org/acme/app.git"),
+            "https://git.example.org/acme/app.git"
+        );
+        assert_eq!(
+            strip_credentials("git@github.com:acme/app.git"),
+            "git@github.com:acme/app.git"
+        );
+    }
 
     fn run(dir: &Path, args: &[&str]) {
         git(dir, args, LOCAL_TIMEOUT).unwrap();

@@ -6,13 +6,13 @@ use serde_json::Value;
 use std::io::BufRead;
 use std::path::PathBuf;
 
-fn state(arg: &Option<PathBuf>) -> anyhow::Result<PathBuf> {
+pub(crate) fn state(arg: &Option<PathBuf>) -> anyhow::Result<PathBuf> {
     let cwd = std::env::current_dir()?;
     let root = slipway_vcs::toplevel(&cwd).unwrap_or(cwd);
     Ok(state_dir(arg, &root))
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -1,15 +1,22 @@
 //! One module per command; each returns an [`Outcome`] or an error for exit code 2.
 
+mod artifact;
+mod gc;
 mod history;
 mod import;
 mod init;
+mod keys;
 mod lint;
 mod plan;
+mod rebuild;
+mod registry;
 mod rerun;
 pub mod run;
+mod sbom;
+mod verify;
 
 use crate::Outcome;
-use crate::cli::{Cli, Command, ImportCommand};
+use crate::cli::{ArtifactCommand, Cli, Command, EvidenceCommand, ImportCommand, KeysCommand};
 
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
@@ -27,5 +34,17 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Show(args) => history::show(&args),
         Command::Logs(args) => history::logs(&args),
         Command::Import(ImportCommand::GithubActions(args)) => import::github_actions(&args),
+        Command::Sbom(args) => sbom::run(&args),
+        Command::Artifact(ArtifactCommand::Ls(args)) => artifact::ls(&args),
+        Command::Artifact(ArtifactCommand::Inspect(args)) => artifact::inspect(&args),
+        Command::Artifact(ArtifactCommand::Export(args)) => artifact::export(&args),
+        Command::Artifact(ArtifactCommand::Push(args)) => registry::push(&args),
+        Command::Artifact(ArtifactCommand::Pull(args)) => registry::pull(&args),
+        Command::Evidence(EvidenceCommand::Ls(args)) => artifact::evidence_ls(&args),
+        Command::Verify(args) => verify::run(&args),
+        Command::Gc(args) => gc::run(&args),
+        Command::Keys(KeysCommand::Generate(args)) => keys::generate(&args),
+        Command::SignBlob(args) => keys::sign_blob(&args),
+        Command::VerifyBlob(args) => keys::verify_blob(&args),
     }
 }

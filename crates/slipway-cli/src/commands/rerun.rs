@@ -129,6 +129,7 @@ pub fn run(args: &RerunArgs) -> anyhow::Result<Outcome> {
         pipeline_path: record.pipeline_path.clone(),
         pipeline_sha256: slipway_pipeline::digest::sha256_hex(text.as_bytes()),
         pipeline: loaded.pipeline,
+        templates: loaded.templates,
         plan,
         event,
         parallelism: args.parallelism,

@@ -88,6 +88,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Outcome> {
         pipeline_path,
         pipeline_sha256: slipway_pipeline::digest::sha256_hex(file.text.as_bytes()),
         pipeline: loaded.pipeline,
+        templates: loaded.templates,
         plan,
         event,
         parallelism: args.parallelism,
@@ -141,6 +142,8 @@ pub struct Execution {
     pub pipeline_path: String,
     pub pipeline_sha256: String,
     pub pipeline: slipway_pipeline::Pipeline,
+    /// Included templates, recorded in the provenance.
+    pub templates: Vec<slipway_pipeline::load::TemplateRecord>,
     pub plan: plan::Plan,
     pub event: Event,
     pub parallelism: Option<usize>,
@@ -163,6 +166,33 @@ pub fn execute(execution: Execution) -> anyhow::Result<Outcome> {
         .build()
         .context("cannot start the async runtime")?;
     let json = execution.json;
+    // The builder key is opened before any step runs, so a missing passphrase fails the run
+    // before it starts; steps never see it (their environment is an allowlist, and sandboxes
+    // mask its file).
+    let builds_artifact = execution.plan.jobs.iter().any(|planned| {
+        planned.runs
+            && execution
+                .pipeline
+                .jobs
+                .iter()
+                .flatten()
+                .any(|(id, job)| id.name == planned.job && job.artifact.is_some())
+    });
+    let builder_key = if builds_artifact {
+        let key = slipway_evidence::BuilderKey::load(&execution.state_dir)?;
+        if key.development && !json {
+            eprintln!(
+                "note: signing with this machine's development key ({}); set {} (and {}) to sign as a configured builder",
+                key.path.display(),
+                slipway_evidence::keys::SIGNING_KEY_ENV,
+                slipway_sign::keyfile::PASSPHRASE_ENV
+            );
+        }
+        Some(key)
+    } else {
+        None
+    };
+    let templates = execution.templates;
     runtime.block_on(async {
         let store = Arc::new(slipway_store::Store::open_in(&execution.state_dir).await?);
         let (interrupt_tx, interrupt_rx) = tokio::sync::watch::channel(false);
@@ -181,6 +211,18 @@ pub fn execute(execution: Execution) -> anyhow::Result<Outcome> {
                 execution.event.git_ref
             );
         }
+        let source_date_epoch = slipway_vcs::commit_time(&execution.root, &execution.event.sha)?;
+        let masked_paths = builder_key
+            .iter()
+            .filter(|key| !key.development)
+            .map(|key| key.path.clone())
+            .collect();
+        // CI systems that know the canonical URL of the repository name it here; a rebuild
+        // names the repository its provenance recorded.
+        let repository_uri = std::env::var(REPOSITORY_ENV)
+            .ok()
+            .filter(|uri| !uri.trim().is_empty())
+            .unwrap_or_else(|| slipway_vcs::repository_uri(&execution.root));
         let options = RunOptions {
             repo_root: execution.root,
             toolchains: crate::toolchains::versions(&execution.state_dir),
@@ -202,10 +244,88 @@ pub fn execute(execution: Execution) -> anyhow::Result<Outcome> {
             interrupt: interrupt_rx,
             concurrency: execution.concurrency,
             rerun: execution.rerun,
+            source_date_epoch,
+            repository_uri: repository_uri.clone(),
+            masked_paths,
         };
-        let outcome = slipway_runner::run(options, store).await?;
-        if !json {
-            print_summary(&outcome);
+        let facts_base = (
+            options.event.clone(),
+            options.pipeline_path.clone(),
+            options.pipeline_sha256.clone(),
+            options.runner_version.clone(),
+            options.toolchains.clone(),
+            options.dirty,
+            options.sandbox,
+            options.state_dir.clone(),
+        );
+        let outcome = slipway_runner::run(options, store.clone()).await?;
+        let evidence = match (&outcome.artifact, &builder_key) {
+            (Some(artifact), Some(key)) if outcome.status == RunStatus::Success => {
+                let (event, pipeline_path, pipeline_sha256, runner_version, toolchains, dirty, sandbox, state_dir) =
+                    facts_base;
+                let record = store.run(&outcome.run_id).await?;
+                let facts = slipway_evidence::RunFacts {
+                    run_id: outcome.run_id.clone(),
+                    run_number: outcome.number,
+                    repository: repository_uri,
+                    git_ref: event.git_ref.clone(),
+                    commit: event.sha.clone(),
+                    pipeline_path,
+                    pipeline_sha256,
+                    event: event.kind.as_str().to_owned(),
+                    job: artifact.job.clone(),
+                    runner_version,
+                    sandbox,
+                    dirty,
+                    toolchains,
+                    templates: templates
+                        .iter()
+                        .map(|t| slipway_evidence::TemplateFact {
+                            uri: t.reference.clone(),
+                            sha256: t.sha256.clone(),
+                            git_commit: t.revision.clone(),
+                        })
+                        .collect(),
+                    started_on_ms: record.started_at.unwrap_or(record.created_at),
+                    finished_on_ms: record.finished_at.unwrap_or_else(slipway_store::now_ms),
+                    logs: log_digests(&outcome.events_path),
+                    tests: outcome
+                        .jobs
+                        .iter()
+                        .flat_map(|job| {
+                            job.reports.iter().map(|r| slipway_evidence::TestReport {
+                                job: job.id.clone(),
+                                path: r.path.clone(),
+                                sha256: r.sha256.clone(),
+                                tests: r.tests,
+                                failures: r.failures,
+                                errors: r.errors,
+                                skipped: r.skipped,
+                            })
+                        })
+                        .collect(),
+                };
+                let artifacts = slipway_artifact::Artifacts::open_in(&state_dir).await?;
+                slipway_evidence::attest(&artifacts, &artifact.digest, &facts, key).await?
+            }
+            _ => Vec::new(),
+        };
+        if json {
+            if let Some(artifact) = &outcome.artifact {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "event": "run_artifact",
+                        "run_id": outcome.run_id,
+                        "digest": artifact.digest,
+                        "name": artifact.name,
+                        "tag": artifact.tag,
+                        "evidence": evidence,
+                    })
+                );
+            }
+        } else {
+            print_summary(&outcome, &evidence);
         }
         Ok(match outcome.status {
             RunStatus::Success => Outcome::Success,
@@ -263,7 +383,23 @@ fn relative(root: &Path, path: &Path) -> String {
         .map_or_else(|_| path.display().to_string(), |p| p.display().to_string())
 }
 
-fn print_summary(outcome: &slipway_runner::RunOutcome) {
+/// Overrides how the repository is named in artifacts and provenance.
+pub const REPOSITORY_ENV: &str = "SLIPWAY_REPOSITORY";
+
+/// The run's logs as provenance byproducts: each event log file with its sha256.
+fn log_digests(events_path: &Path) -> Vec<(String, String)> {
+    match std::fs::read(events_path) {
+        Ok(bytes) => vec![(
+            events_path
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+            slipway_pipeline::digest::sha256_hex(&bytes),
+        )],
+        Err(_) => Vec::new(),
+    }
+}
+
+fn print_summary(outcome: &slipway_runner::RunOutcome, evidence: &[slipway_store::EvidenceRecord]) {
     let width = outcome
         .jobs
         .iter()
@@ -304,6 +440,21 @@ fn print_summary(outcome: &slipway_runner::RunOutcome) {
             attempts,
             job.cache.as_deref().unwrap_or("-")
         );
+    }
+    if let Some(artifact) = &outcome.artifact {
+        eprintln!();
+        eprintln!(
+            "artifact {} {} (tag {}, {} files, {} bytes, packaged in {:.2}s)",
+            artifact.name,
+            artifact.digest,
+            artifact.tag,
+            artifact.files,
+            artifact.size,
+            artifact.packaging_ms as f64 / 1000.0
+        );
+        for item in evidence {
+            eprintln!("  evidence {:<15} {}", item.kind, item.digest);
+        }
     }
     eprintln!();
     eprintln!(
