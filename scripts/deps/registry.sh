@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-tools="${SLIPWAY_TEST_TOOLS:-$PWD/target/test-tools}"
+tools="${SLIPWAY_TEST_TOOLS:-${CARGO_TARGET_DIR:-$PWD/target}/test-tools}"
 ferro_version="1.0.0"
 
 need_apt=()

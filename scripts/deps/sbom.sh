@@ -3,7 +3,7 @@
 # cargo-cyclonedx. Idempotent: each tool is installed only when its pinned version is missing.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-tools="${SLIPWAY_TEST_TOOLS:-$root/target/test-tools}"
+tools="${SLIPWAY_TEST_TOOLS:-${CARGO_TARGET_DIR:-$root/target}/test-tools}"
 venv="$tools/venv"
 
 CYCLONEDX_PYTHON_LIB_VERSION=11.12.0

@@ -5,7 +5,7 @@
 # (key-based bundle verification); from Debian openssl (blob signatures).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-tools="${SLIPWAY_TEST_TOOLS:-$root/target/test-tools}"
+tools="${SLIPWAY_TEST_TOOLS:-${CARGO_TARGET_DIR:-$root/target}/test-tools}"
 venv="$tools/venv"
 node_prefix="$tools/node"
 

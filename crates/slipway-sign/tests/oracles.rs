@@ -26,8 +26,12 @@ fn workspace() -> PathBuf {
 }
 
 fn tools_dir() -> PathBuf {
+    // The deps scripts install into the target directory, wherever cargo puts it.
     std::env::var_os("SLIPWAY_TEST_TOOLS")
         .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR").map(|dir| PathBuf::from(dir).join("test-tools"))
+        })
         .unwrap_or_else(|| workspace().join("target/test-tools"))
 }
 

@@ -34,10 +34,13 @@ pub fn sha256(bytes: &[u8]) -> String {
 
 /// Where the deps scripts install test tools.
 pub fn tools_dir() -> PathBuf {
-    std::env::var_os("SLIPWAY_TEST_TOOLS").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-tools"),
-        PathBuf::from,
-    )
+    // The deps scripts install into the target directory, wherever cargo puts it.
+    std::env::var_os("SLIPWAY_TEST_TOOLS")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR").map(|dir| PathBuf::from(dir).join("test-tools"))
+        })
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-tools"))
 }
 
 fn on_path(name: &str) -> Option<PathBuf> {
