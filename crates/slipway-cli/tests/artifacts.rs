@@ -163,6 +163,23 @@ fn ls_inspect_and_export_describe_the_stored_artifact() {
     );
 }
 
+/// `slipway artifact export DIGEST LAYOUT`, which must succeed.
+fn export(repo: &Path, digest: &str, layout: &Path, state: &str) {
+    let exported = slipway(
+        repo,
+        &[
+            "artifact",
+            "export",
+            digest,
+            layout.to_str().unwrap(),
+            "--state-dir",
+            state,
+        ],
+        &[],
+    );
+    assert!(exported.status.success(), "{}", text(&exported.stderr));
+}
+
 /// A pipeline whose `build` job packages `out/` (made from `app.txt`) as the artifact.
 const SMALL_PIPELINE: &str = r#"version: 1
 jobs:
@@ -353,19 +370,7 @@ jobs:
     // The artifact's contents (the step's whole environment) hold neither.
     let digest = artifact["digest"].as_str().unwrap();
     let layout = repo.path().join("layout");
-    let exported = slipway(
-        repo.path(),
-        &[
-            "artifact",
-            "export",
-            digest,
-            layout.to_str().unwrap(),
-            "--state-dir",
-            state,
-        ],
-        &[],
-    );
-    assert!(exported.status.success());
+    export(repo.path(), digest, &layout, state);
     for entry in std::fs::read_dir(layout.join("blobs/sha256")).unwrap() {
         let bytes = std::fs::read(entry.unwrap().path()).unwrap();
         assert!(!String::from_utf8_lossy(&bytes).contains(passphrase));
@@ -673,19 +678,7 @@ jobs:
     );
     let layout = repo.path().join("layout");
     let digest = artifact["digest"].as_str().unwrap();
-    let exported = slipway(
-        repo.path(),
-        &[
-            "artifact",
-            "export",
-            digest,
-            layout.to_str().unwrap(),
-            "--state-dir",
-            state,
-        ],
-        &[],
-    );
-    assert!(exported.status.success());
+    export(repo.path(), digest, &layout, state);
     let test_results = artifact["evidence"][2]["digest"].as_str().unwrap();
     let envelope: serde_json::Value = serde_json::from_slice(
         &std::fs::read(

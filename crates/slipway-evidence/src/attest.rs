@@ -26,6 +26,16 @@ pub const KIND_SBOM_CYCLONEDX: &str = "sbom-cyclonedx";
 pub const KIND_SBOM_SPDX: &str = "sbom-spdx";
 pub const KIND_TEST_RESULTS: &str = "test-results";
 
+/// The SBOMs attached to every artifact: format, evidence kind, predicate type.
+pub const SBOM_FORMATS: [(slipway_sbom::Format, &str, &str); 2] = [
+    (
+        slipway_sbom::Format::CycloneDx,
+        KIND_SBOM_CYCLONEDX,
+        CYCLONEDX_PREDICATE,
+    ),
+    (slipway_sbom::Format::Spdx, KIND_SBOM_SPDX, SPDX_PREDICATE),
+];
+
 /// What the run knew that the provenance records.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunFacts {
@@ -132,14 +142,14 @@ pub fn subject(name: &str, digest: &str) -> ResourceDescriptor {
     ResourceDescriptor::sha256(name, digest.strip_prefix("sha256:").unwrap_or(digest))
 }
 
-/// The SBOM of an artifact's contents: unpacks its layers (verifying every digest) and
+/// The SBOMs of an artifact's contents, one per format: unpacks its layers once (verifying every digest) and
 /// inventories the files, packages and embedded dependency data. Deterministic: the same bytes
 /// give the same document, dated by the image's creation time (the commit time).
 pub async fn artifact_sbom(
     artifacts: &Artifacts,
     inspection: &Inspection,
-    format: slipway_sbom::Format,
-) -> Result<Vec<u8>> {
+    formats: &[slipway_sbom::Format],
+) -> Result<Vec<Vec<u8>>> {
     let scratch = tempfile::Builder::new()
         .prefix("slipway-sbom-")
         .tempdir_in(artifacts.blobs().staging_dir())
@@ -164,9 +174,15 @@ pub async fn artifact_sbom(
         timestamp: slipway_sbom::Timestamp::parse_rfc3339(&inspection.config.created)?,
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
     };
+    let formats = formats.to_vec();
     let rendered = tokio::task::spawn_blocking(move || {
         let inventory = slipway_sbom::scan_filesystem(&root)?;
-        Ok::<_, slipway_sbom::Error>(slipway_sbom::render(&inventory, &info, format))
+        Ok::<_, slipway_sbom::Error>(
+            formats
+                .iter()
+                .map(|format| slipway_sbom::render(&inventory, &info, *format))
+                .collect(),
+        )
     })
     .await
     .map_err(|e| crate::error::Error::Io {
@@ -215,15 +231,9 @@ pub async fn attest(
 ) -> Result<Vec<EvidenceRecord>> {
     let inspection = artifacts.inspect(digest).await?;
     let mut attached = Vec::new();
-    for (format, kind, predicate_type) in [
-        (
-            slipway_sbom::Format::CycloneDx,
-            KIND_SBOM_CYCLONEDX,
-            CYCLONEDX_PREDICATE,
-        ),
-        (slipway_sbom::Format::Spdx, KIND_SBOM_SPDX, SPDX_PREDICATE),
-    ] {
-        let document = artifact_sbom(artifacts, &inspection, format).await?;
+    let formats = SBOM_FORMATS.map(|(format, _, _)| format);
+    let documents = artifact_sbom(artifacts, &inspection, &formats).await?;
+    for ((_, kind, predicate_type), document) in SBOM_FORMATS.into_iter().zip(documents) {
         let predicate: Value = serde_json::from_slice(&document).unwrap_or(Value::Null);
         attached.push(attach(artifacts, &inspection, key, kind, predicate_type, predicate).await?);
     }

@@ -4,10 +4,7 @@
 //! provenance must name the artifact and a trusted builder whose key signed it; the SBOMs are
 //! made again from the artifact's contents and must equal the attached ones.
 
-use crate::attest::{
-    self, CYCLONEDX_PREDICATE, KIND_PROVENANCE, KIND_SBOM_CYCLONEDX, KIND_SBOM_SPDX,
-    SLSA_PROVENANCE_V1, SPDX_PREDICATE,
-};
+use crate::attest::{self, KIND_PROVENANCE, SBOM_FORMATS, SLSA_PROVENANCE_V1};
 use crate::error::Result;
 use serde::Serialize;
 use serde_json::Value;
@@ -76,24 +73,17 @@ pub async fn verify(
     }
     check_provenance(&verified, policy, &mut checks);
     if let Some(inspection) = &inspection {
-        for (kind, predicate_type, format) in [
-            (
-                KIND_SBOM_CYCLONEDX,
-                CYCLONEDX_PREDICATE,
-                slipway_sbom::Format::CycloneDx,
-            ),
-            (KIND_SBOM_SPDX, SPDX_PREDICATE, slipway_sbom::Format::Spdx),
-        ] {
-            check_sbom(
-                artifacts,
-                inspection,
-                &verified,
-                kind,
-                predicate_type,
-                format,
-                &mut checks,
-            )
-            .await;
+        // One unpack and scan of the layers serves every format.
+        let formats = SBOM_FORMATS.map(|(format, _, _)| format);
+        let regenerated = attest::artifact_sbom(artifacts, inspection, &formats)
+            .await
+            .map_err(|error| error.to_string());
+        for (index, (_, kind, predicate_type)) in SBOM_FORMATS.into_iter().enumerate() {
+            let document = regenerated
+                .as_ref()
+                .map(|documents| documents[index].as_slice())
+                .map_err(String::as_str);
+            check_sbom(&verified, kind, predicate_type, document, &mut checks);
         }
     }
     let ok = checks.0.iter().all(|c| c.ok);
@@ -206,14 +196,19 @@ async fn check_envelope(
         }
     };
     let mut signers = Vec::new();
+    let mut verified_payload = None;
     let mut last_error = None;
     for builder in policy.builders() {
         match envelope.verify(&builder.keys, 1) {
-            Ok(_) => signers.push(builder.id.clone()),
+            Ok(verified) => {
+                signers.push(builder.id.clone());
+                // Every verification is over the same received bytes: keep the first.
+                verified_payload.get_or_insert(verified);
+            }
             Err(error) => last_error = Some(error.to_string()),
         }
     }
-    if signers.is_empty() {
+    let Some(verified_payload) = verified_payload else {
         let reason = if policy.builders().is_empty() {
             "the trust policy names no builder keys".to_owned()
         } else {
@@ -224,21 +219,6 @@ async fn check_envelope(
             format!("no trusted key signed {}: {reason}", item.digest),
         );
         return None;
-    }
-    let verified_payload = match envelope.verify(
-        &policy
-            .builders()
-            .iter()
-            .filter(|b| signers.contains(&b.id))
-            .flat_map(|b| b.keys.iter().cloned())
-            .collect::<Vec<_>>(),
-        1,
-    ) {
-        Ok(verified) => verified,
-        Err(error) => {
-            checks.fail(name, error.to_string());
-            return None;
-        }
     };
     if verified_payload.payload_type != intoto::MEDIA_TYPE {
         checks.fail(
@@ -348,13 +328,11 @@ fn check_provenance(verified: &[Verified], policy: &TrustPolicy, checks: &mut Ch
     }
 }
 
-async fn check_sbom(
-    artifacts: &Artifacts,
-    inspection: &Inspection,
+fn check_sbom(
     verified: &[Verified],
     kind: &str,
     predicate_type: &str,
-    format: slipway_sbom::Format,
+    regenerated: Result<&[u8], &str>,
     checks: &mut Checks,
 ) {
     let name = format!("{kind} matches contents");
@@ -365,14 +343,14 @@ async fn check_sbom(
         checks.fail(name, format!("no verified {kind} is attached"));
         return;
     };
-    let regenerated = match attest::artifact_sbom(artifacts, inspection, format).await {
+    let regenerated = match regenerated {
         Ok(bytes) => bytes,
         Err(error) => {
             checks.fail(name, format!("cannot regenerate it: {error}"));
             return;
         }
     };
-    let regenerated: Value = serde_json::from_slice(&regenerated).unwrap_or(Value::Null);
+    let regenerated: Value = serde_json::from_slice(regenerated).unwrap_or(Value::Null);
     match first_difference(&attached.statement.predicate, &regenerated, String::new()) {
         None => checks.pass(name, "regenerated from the artifact's layers: identical"),
         Some((path, attached_value, regenerated_value)) => checks.fail(

@@ -170,7 +170,9 @@ fn artifact_sbom(args: &SbomArgs, reference: &str) -> anyhow::Result<Outcome> {
                 dir.display()
             )
         })?;
-        anyhow::Ok(slipway_evidence::attest::artifact_sbom(&artifacts, &inspection, format).await?)
+        let mut documents =
+            slipway_evidence::attest::artifact_sbom(&artifacts, &inspection, &[format]).await?;
+        anyhow::Ok(documents.pop().unwrap_or_default())
     })?;
     let text = String::from_utf8(document).context("the SBOM is not UTF-8")?;
     match &args.output {
