@@ -56,6 +56,161 @@ pub enum Command {
     SignBlob(SignBlobArgs),
     /// Check a file's signature or Sigstore bundle with a public key.
     VerifyBlob(VerifyBlobArgs),
+    /// Security scans: secrets, vulnerable dependencies and OS packages, SARIF, pinning; each
+    /// judged by the pipeline's `gates:` and the repository's waivers (exit 1 when a gate fails).
+    #[command(subcommand)]
+    Scan(ScanCommand),
+    /// The offline vulnerability database (OSV records).
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Subcommand)]
+pub enum ScanCommand {
+    /// Find credentials in a tree, the added lines of a git range, an artifact or run logs.
+    Secrets(ScanSecretsArgs),
+    /// Match the packages of a tree's lockfiles (or an artifact's contents) against the
+    /// advisory database.
+    Deps(ScanTargetArgs),
+    /// Match the OS packages (dpkg, apk) of an artifact or root filesystem against the
+    /// advisory database.
+    Image(ScanTargetArgs),
+    /// Read SARIF 2.1.0 files from any scanner and judge their results.
+    Sarif(ScanSarifArgs),
+    /// Unpinned base images, templates and actions; manifests without (or out of sync with)
+    /// their lockfile.
+    Pins(ScanPathArgs),
+    /// Every scan of a tree (and, with --artifact, of an artifact), in one report.
+    All(ScanAllArgs),
+}
+
+/// How scan results are printed.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    /// Findings, one per line, and each gate's verdict.
+    Text,
+    /// One JSON object.
+    Json,
+    /// SARIF 2.1.0, for code-scanning viewers.
+    Sarif,
+}
+
+#[derive(Args)]
+pub struct ScanOutputArgs {
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ScanFormat,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The pipeline file whose `gates:` judge the findings (default: slipway.yml of the
+    /// repository, else the built-in defaults).
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct ScanSecretsArgs {
+    /// The directory to scan (default: the current one).
+    pub path: Option<PathBuf>,
+    /// Scan only the lines added by the commits of this range (`A..B`, or one commit) of the
+    /// repository at PATH, reporting each commit and author.
+    #[arg(long, value_name = "RANGE", conflicts_with_all = ["artifact", "logs"])]
+    pub git: Option<String>,
+    /// Scan an artifact's files: `sha256:<hex>`, a unique digest prefix, or a tag.
+    #[arg(long, value_name = "DIGEST", conflicts_with = "logs")]
+    pub artifact: Option<String>,
+    /// Scan the stored logs of a run (its number or id).
+    #[arg(long, value_name = "RUN")]
+    pub logs: Option<String>,
+    /// Also scan vendored directories (vendor/, node_modules/, third_party/).
+    #[arg(long)]
+    pub include_vendored: bool,
+    /// Also scan files that look binary.
+    #[arg(long)]
+    pub include_binary: bool,
+    /// Also scan files .gitignore leaves out (build output, local state).
+    #[arg(long)]
+    pub no_ignore: bool,
+    #[command(flatten)]
+    pub state: StateArg,
+    #[command(flatten)]
+    pub output: ScanOutputArgs,
+}
+
+#[derive(Args)]
+pub struct ScanTargetArgs {
+    /// A directory, or an artifact of the store: `sha256:<hex>`, a unique digest prefix, or a tag.
+    #[arg(default_value = ".")]
+    pub target: String,
+    #[command(flatten)]
+    pub state: StateArg,
+    #[command(flatten)]
+    pub output: ScanOutputArgs,
+}
+
+#[derive(Args)]
+pub struct ScanSarifArgs {
+    /// SARIF 2.1.0 files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Make absolute file URIs in the results relative to this directory.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: ScanOutputArgs,
+}
+
+#[derive(Args)]
+pub struct ScanPathArgs {
+    /// The directory to check (default: the current one).
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub output: ScanOutputArgs,
+}
+
+#[derive(Args)]
+pub struct ScanAllArgs {
+    /// The source tree (default: the current directory).
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Also scan this artifact: secrets in its files, vulnerable packages in its contents.
+    #[arg(long, value_name = "DIGEST")]
+    pub artifact: Option<String>,
+    /// SARIF files to judge with the rest.
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Vec<PathBuf>,
+    #[command(flatten)]
+    pub state: StateArg,
+    #[command(flatten)]
+    pub output: ScanOutputArgs,
+}
+
+#[derive(Subcommand)]
+pub enum DbCommand {
+    /// Load OSV records (JSON or YAML files, RustSec advisories, or an osv.dev `all.zip`) from a
+    /// directory or zip file.
+    Import(DbImportArgs),
+    /// Records per ecosystem and the newest record's date.
+    Status(DbStatusArgs),
+}
+
+#[derive(Args)]
+pub struct DbImportArgs {
+    /// A directory (searched recursively) or a .zip file.
+    pub source: PathBuf,
+    #[command(flatten)]
+    pub state: StateArg,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct DbStatusArgs {
+    #[command(flatten)]
+    pub state: StateArg,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Subcommand)]

@@ -3,38 +3,8 @@
 
 mod common;
 
-use common::{git, slipway, text};
+use common::{example_repo, git, slipway, text};
 use std::path::{Path, PathBuf};
-
-/// The bundled example as a repository of its own, committed.
-fn example_repo() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/hello-service");
-    copy_tree(&example, dir.path());
-    git(dir.path(), &["init", "-q", "-b", "main"]);
-    git(dir.path(), &["config", "user.email", "dev@example.org"]);
-    git(dir.path(), &["config", "user.name", "Dev"]);
-    git(dir.path(), &["add", "-A"]);
-    git(dir.path(), &["commit", "-q", "-m", "hello-service"]);
-    dir
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if name == "target" || name == ".slipway" {
-            continue;
-        }
-        let target = to.join(&name);
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
 
 /// Runs the example's build job with a state directory of its own; returns the artifact event.
 fn build(repo: &Path, state: &Path) -> serde_json::Value {
@@ -243,7 +213,15 @@ fn gc_keeps_what_retention_says_and_frees_the_rest() {
             .iter()
             .map(|e| e["kind"].as_str().unwrap())
             .collect();
-        assert_eq!(kinds, ["sbom-cyclonedx", "sbom-spdx", "provenance"]);
+        assert_eq!(
+            kinds,
+            [
+                "sbom-cyclonedx",
+                "sbom-spdx",
+                "provenance",
+                "security-gates"
+            ]
+        );
         digests.push(artifact["digest"].as_str().unwrap().to_owned());
     }
     let dry = json(
@@ -408,7 +386,7 @@ jobs:
             "--json",
         ],
     );
-    assert_eq!(inspected["evidence"].as_array().unwrap().len(), 3);
+    assert_eq!(inspected["evidence"].as_array().unwrap().len(), 4);
 
     // ...and one that trusts another key for the same builder refuses every signature.
     let other = keys.path().join("other-trust.yml");
@@ -578,7 +556,7 @@ fn push_to_a_real_registry_then_pull_and_verify_elsewhere() {
         ],
     );
     assert_eq!(pushed["digest"], digest);
-    assert_eq!(pushed["referrers"].as_array().unwrap().len(), 3);
+    assert_eq!(pushed["referrers"].as_array().unwrap().len(), 4);
     assert_eq!(pushed["referrers_path"], "referrers tag schema");
 
     // An independent client sees the same image.
@@ -617,7 +595,7 @@ fn push_to_a_real_registry_then_pull_and_verify_elsewhere() {
         ],
     );
     assert_eq!(pulled["digest"], digest);
-    assert_eq!(pulled["evidence"], 3);
+    assert_eq!(pulled["evidence"], 4);
     let policy = elsewhere.path().join("trust.yml");
     std::fs::write(
         &policy,
@@ -674,7 +652,13 @@ jobs:
         .collect();
     assert_eq!(
         kinds,
-        ["sbom-cyclonedx", "sbom-spdx", "test-results", "provenance"]
+        [
+            "sbom-cyclonedx",
+            "sbom-spdx",
+            "test-results",
+            "provenance",
+            "security-gates"
+        ]
     );
     let layout = repo.path().join("layout");
     let digest = artifact["digest"].as_str().unwrap();

@@ -306,7 +306,7 @@ fn init_writes_a_pipeline_that_lints_clean() {
         Some(0)
     );
     let gitignore = std::fs::read_to_string(dir.path().join(".gitignore")).unwrap();
-    assert_eq!(gitignore.matches("/.slipway/").count(), 1, "added once");
+    assert_eq!(gitignore.matches("/.slipway/*").count(), 1, "added once");
 }
 
 #[test]

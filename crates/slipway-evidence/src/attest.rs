@@ -193,8 +193,9 @@ pub async fn artifact_sbom(
     Ok(rendered)
 }
 
-/// Signs a statement about the artifact and attaches it.
-async fn attach(
+/// Signs a statement about the artifact and attaches it. Later stages (the security gates,
+/// policy decisions) attach their own statements through this.
+pub async fn attach(
     artifacts: &Artifacts,
     inspection: &Inspection,
     key: &BuilderKey,

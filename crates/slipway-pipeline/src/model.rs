@@ -42,6 +42,96 @@ pub struct Pipeline {
     pub analysis: Option<Map<AnalysisTemplate>>,
     /// Which artifacts `slipway gc` keeps.
     pub retention: Option<Retention>,
+    /// How security findings turn into pass, warn or fail for every run.
+    pub gates: Option<Gates>,
+}
+
+/// The security gates of every run. Without this section: secrets block, critical and high
+/// vulnerabilities block, everything else warns.
+#[derive(Clone, Debug, Default, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[schemars(extend("additionalProperties" = false))]
+pub struct Gates {
+    /// Secrets in the commit's tree, its new commits and the artifact (default `block`).
+    pub secrets: Option<Spanned<GateMode>>,
+    /// Known vulnerabilities of dependencies and OS packages.
+    #[serde(default)]
+    #[schemars(schema_with = "gate_schema::<VulnerabilityGate>")]
+    pub vulnerabilities: Option<VulnerabilityGate>,
+    /// Unpinned base images, templates, actions and unlocked dependencies (default `warn`).
+    pub pins: Option<Spanned<GateMode>>,
+    /// Results of the SARIF reports jobs declare.
+    #[serde(default)]
+    #[schemars(schema_with = "gate_schema::<SarifGate>")]
+    pub sarif: Option<SarifGate>,
+}
+
+/// A gate is a plain mode or a mapping of its options.
+fn gate_schema<T: JsonSchema>(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let options = generator.subschema_for::<T>();
+    let mode = generator.subschema_for::<GateMode>();
+    schemars::json_schema!({ "oneOf": [mode, options] })
+}
+
+/// What a gate does with its findings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum GateMode {
+    /// Findings fail the run.
+    Block,
+    /// Findings are reported; the run passes.
+    Warn,
+    /// The scan does not run.
+    Off,
+}
+
+/// The vulnerability gate: a mode, or which severities block.
+#[derive(Clone, Debug, Default, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[schemars(extend("additionalProperties" = false))]
+pub struct VulnerabilityGate {
+    /// Written as a plain `block`, `warn` or `off` instead of a mapping.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub mode: Option<Spanned<GateMode>>,
+    /// Severities that fail the run (default: critical, high); the rest warn.
+    pub block: Option<Vec<Spanned<VulnerabilitySeverity>>>,
+    /// Block only findings with a fixed version available (default false).
+    pub fixable_only: Option<Spanned<bool>>,
+}
+
+/// A vulnerability's severity, from its CVSS score or the advisory database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum VulnerabilitySeverity {
+    Critical,
+    High,
+    Medium,
+    Low,
+    /// No CVSS vector and no severity in the database.
+    Unknown,
+}
+
+/// The SARIF gate: a mode, or which result levels block.
+#[derive(Clone, Debug, Default, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[schemars(extend("additionalProperties" = false))]
+pub struct SarifGate {
+    /// Written as a plain `block`, `warn` or `off` instead of a mapping.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub mode: Option<Spanned<GateMode>>,
+    /// Result levels that fail the run (default: error); the rest warn.
+    pub block: Option<Vec<Spanned<SarifLevel>>>,
+}
+
+/// A SARIF result level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SarifLevel {
+    Error,
+    Warning,
+    Note,
 }
 
 /// Which artifacts garbage collection keeps. An artifact an environment runs now, or one of

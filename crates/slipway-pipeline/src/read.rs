@@ -461,6 +461,38 @@ macro_rules! read_enum {
 
 read_enum!(Stage, "stages", Code::UnknownStage, Stage::ALL);
 read_enum!(
+    GateMode,
+    "gate modes",
+    Code::InvalidValue,
+    &[
+        ("block", GateMode::Block),
+        ("warn", GateMode::Warn),
+        ("off", GateMode::Off)
+    ]
+);
+read_enum!(
+    VulnerabilitySeverity,
+    "severity levels",
+    Code::InvalidValue,
+    &[
+        ("critical", VulnerabilitySeverity::Critical),
+        ("high", VulnerabilitySeverity::High),
+        ("medium", VulnerabilitySeverity::Medium),
+        ("low", VulnerabilitySeverity::Low),
+        ("unknown", VulnerabilitySeverity::Unknown)
+    ]
+);
+read_enum!(
+    SarifLevel,
+    "levels",
+    Code::InvalidValue,
+    &[
+        ("error", SarifLevel::Error),
+        ("warning", SarifLevel::Warning),
+        ("note", SarifLevel::Note)
+    ]
+);
+read_enum!(
     SecretProvider,
     "providers",
     Code::InvalidValue,
@@ -614,7 +646,10 @@ read_struct!(Pipeline {
     "version" => version, "name" => name, "on" => on, "concurrency" => concurrency,
     "defaults" => defaults, "env" => env, "include" => include, "jobs" => jobs,
     "secrets" => secrets, "environments" => environments, "analysis" => analysis,
-    "retention" => retention,
+    "retention" => retention, "gates" => gates,
+});
+read_struct!(Gates {
+    "secrets" => secrets, "vulnerabilities" => vulnerabilities, "pins" => pins, "sarif" => sarif,
 });
 read_struct!(Retention {
     "keep-last" => keep_last, "pull-requests" => pull_requests, "production" => production,
@@ -771,6 +806,33 @@ impl FromNode for Strategy {
         strategy
     }
 }
+
+/// Reads a gate written either as a plain mode (`block`, `warn`, `off`) or as a mapping of its
+/// options.
+macro_rules! read_gate {
+    ($ty:ident { $($key:literal => $field:ident),* $(,)? }) => {
+        impl FromNode for $ty {
+            fn from_node(node: &Node, reader: &mut Reader) -> Option<Self> {
+                if node.as_str().is_some() {
+                    let mode = Spanned::<GateMode>::from_node(node, reader)?;
+                    return Some(Self { mode: Some(mode), ..Self::default() });
+                }
+                let entries = reader.mapping(node, "`block`, `warn`, `off` or a mapping")?;
+                let mut out = Self::default();
+                for (key, value) in entries {
+                    match key.name.as_str() {
+                        $( $key => reader.field($key, value, &mut out.$field), )*
+                        _ => reader.unknown_key(&key, &[$($key),*]),
+                    }
+                }
+                Some(out)
+            }
+        }
+    };
+}
+
+read_gate!(VulnerabilityGate { "block" => block, "fixable-only" => fixable_only });
+read_gate!(SarifGate { "block" => block });
 
 impl FromNode for Pause {
     fn from_node(node: &Node, reader: &mut Reader) -> Option<Self> {

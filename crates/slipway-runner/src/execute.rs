@@ -142,6 +142,9 @@ pub struct JobOutcome {
     /// The JUnit reports the job left (`reports.junit`), stored by digest.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reports: Vec<crate::reports::ReportSummary>,
+    /// The SARIF reports the job left (`reports.sarif`), stored by digest.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sarif: Vec<crate::reports::StoredReport>,
     #[serde(skip)]
     pub failed_output: Vec<String>,
 }
@@ -770,6 +773,7 @@ fn skipped(planned: &PlannedJob, reason: &str, satisfied: bool) -> JobOutcome {
         outputs: None,
         artifact: None,
         reports: Vec::new(),
+        sarif: Vec::new(),
         failed_output: Vec::new(),
     }
 }
@@ -1077,6 +1081,7 @@ async fn run_job(
     let mut outputs: Option<String> = None;
     let mut artifact: Option<Box<ArtifactSummary>> = None;
     let mut reports = Vec::new();
+    let mut sarif = Vec::new();
     let end = loop {
         attempt += 1;
         shared.sink.event(Ev::JobStarted {
@@ -1138,6 +1143,7 @@ async fn run_job(
                                     outputs = saved.outputs;
                                     artifact = saved.artifact;
                                     reports = saved.reports;
+                                    sarif = saved.sarif;
                                     AttemptEnd::Passed
                                 }
                                 Err(message) => AttemptEnd::Failed {
@@ -1237,6 +1243,7 @@ async fn run_job(
         outputs,
         artifact,
         reports,
+        sarif,
         failed_output: if failed { failed_output } else { Vec::new() },
     };
     shared.sink.event(Ev::JobFinished {
@@ -1943,6 +1950,7 @@ struct Saved {
     outputs: Option<String>,
     artifact: Option<Box<ArtifactSummary>>,
     reports: Vec<crate::reports::ReportSummary>,
+    sarif: Vec<crate::reports::StoredReport>,
 }
 
 async fn save_results(
@@ -1992,6 +2000,13 @@ async fn save_results(
         .map(|paths| paths.iter().map(|p| p.value.clone()).collect())
         .unwrap_or_default();
     let reports = crate::reports::collect(&shared.blobs, workspace, &junit).await?;
+    let sarif_paths: Vec<String> = job
+        .reports
+        .as_ref()
+        .and_then(|r| r.sarif.as_ref())
+        .map(|paths| paths.iter().map(|p| p.value.clone()).collect())
+        .unwrap_or_default();
+    let sarif = crate::reports::collect_sarif(&shared.blobs, workspace, &sarif_paths).await?;
     let artifact = match &job.artifact {
         Some(declared) => Some(Box::new(
             package_artifact(shared, planned, declared, workspace).await?,
@@ -2002,6 +2017,7 @@ async fn save_results(
         outputs,
         artifact,
         reports,
+        sarif,
     })
 }
 

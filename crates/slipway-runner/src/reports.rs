@@ -1,5 +1,6 @@
-//! Test reports a job leaves (`reports.junit`): stored in the object store by digest and
-//! summarised, so the run's evidence can name the exact files and their counts.
+//! Reports a job leaves: JUnit test results (`reports.junit`), stored in the object store by
+//! digest and summarised, so the run's evidence can name the exact files and their counts;
+//! and SARIF files (`reports.sarif`), stored by digest for the SARIF gate to judge.
 
 use slipway_cas::BlobStore;
 use std::path::Path;
@@ -15,6 +16,15 @@ pub struct ReportSummary {
     pub failures: u64,
     pub errors: u64,
     pub skipped: u64,
+}
+
+/// One SARIF report, stored as the job left it.
+#[derive(Clone, Debug, serde::Serialize, PartialEq, Eq)]
+pub struct StoredReport {
+    /// The path in the job's workspace.
+    pub path: String,
+    /// sha256 (hex) of the file as stored.
+    pub sha256: String,
 }
 
 /// Counts of a JUnit XML document, by test case.
@@ -46,6 +56,42 @@ pub fn count_junit(xml: &[u8]) -> Result<Counts, String> {
     Ok(counts)
 }
 
+/// Reads a report the job promised, refusing paths that leave the workspace.
+async fn read_report(workspace: &Path, path: &str) -> Result<Vec<u8>, String> {
+    if path.split('/').any(|part| part == "..") || Path::new(path).is_absolute() {
+        return Err(format!(
+            "report `{path}` must be a path inside the workspace"
+        ));
+    }
+    tokio::fs::read(workspace.join(path))
+        .await
+        .map_err(|e| format!("report `{path}` was not written by the job: {e}"))
+}
+
+/// Stores the job's SARIF reports. A missing file, or one that is not JSON, is an error naming
+/// it; the SARIF gate reads the stored bytes in detail.
+pub async fn collect_sarif(
+    blobs: &BlobStore,
+    workspace: &Path,
+    paths: &[String],
+) -> Result<Vec<StoredReport>, String> {
+    let mut stored = Vec::new();
+    for path in paths {
+        let bytes = read_report(workspace, path).await?;
+        serde_json::from_slice::<serde::de::IgnoredAny>(&bytes)
+            .map_err(|e| format!("report `{path}` is not SARIF (not JSON: {e})"))?;
+        let digest = blobs
+            .put_bytes(bytes)
+            .await
+            .map_err(|e| format!("report `{path}`: {e}"))?;
+        stored.push(StoredReport {
+            path: path.clone(),
+            sha256: digest.hex(),
+        });
+    }
+    Ok(stored)
+}
+
 /// Stores and summarises the job's JUnit reports. A missing or malformed report is an error
 /// naming the file: a job that promises a report and leaves none did not do its work.
 pub async fn collect(
@@ -55,15 +101,7 @@ pub async fn collect(
 ) -> Result<Vec<ReportSummary>, String> {
     let mut summaries = Vec::new();
     for path in paths {
-        if path.split('/').any(|part| part == "..") || Path::new(path).is_absolute() {
-            return Err(format!(
-                "report `{path}` must be a path inside the workspace"
-            ));
-        }
-        let full = workspace.join(path);
-        let bytes = tokio::fs::read(&full)
-            .await
-            .map_err(|e| format!("report `{path}` was not written by the job: {e}"))?;
+        let bytes = read_report(workspace, path).await?;
         let counts = count_junit(&bytes).map_err(|e| format!("report `{path}`: {e}"))?;
         let digest = blobs
             .put_bytes(bytes)

@@ -48,7 +48,11 @@ pub fn export(repo: &Path, commit: &str, dest: &Path) -> Result<(), WorkspaceErr
         .stdout
         .take()
         .ok_or_else(|| export_error("no output pipe".into()))?;
-    let unpacked = tar::Archive::new(stdout).unpack(dest);
+    let mut archive = tar::Archive::new(stdout);
+    let unpacked = archive.unpack(dest);
+    // tar stops at the end-of-archive marker; git may still be writing its record padding.
+    // Closing the pipe early would kill git with SIGPIPE, so read what is left first.
+    let _ = std::io::copy(&mut archive.into_inner(), &mut std::io::sink());
     let output = git
         .wait_with_output()
         .map_err(|e| export_error(e.to_string()))?;

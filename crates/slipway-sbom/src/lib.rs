@@ -33,7 +33,7 @@ pub use model::{
     Component, Ecosystem, FileEntry, Hash, HashAlgorithm, Inventory, Property, Scope, Skipped,
 };
 pub use purl::{pypi_normalize, strip_qualifiers};
-pub use scan::{scan_filesystem, scan_source};
+pub use scan::{scan_filesystem, scan_source, scan_source_lenient};
 
 /// The SBOM formats [`render`] writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -35,6 +35,28 @@ pub fn scan_source(dir: &Path) -> Result<Inventory, Error> {
     Ok(found.into_inventory(Vec::new()))
 }
 
+/// Like [`scan_source`], but a lockfile that cannot be parsed is listed in the inventory's
+/// `skipped` entries, with the error, instead of failing the scan: for a vulnerability scan,
+/// the packages of the other lockfiles still need checking. I/O errors still fail it.
+pub fn scan_source_lenient(dir: &Path) -> Result<Inventory, Error> {
+    let mut found = Found::default();
+    for entry in walk(dir, true) {
+        let entry = entry?;
+        if entry.file_type().is_file() {
+            match found.lockfile(dir, &entry) {
+                Ok(()) => {}
+                Err(Error::Io { path, source }) => return Err(Error::Io { path, source }),
+                Err(error) => found.skipped.push(Skipped {
+                    path: relative_path(dir, entry.path()),
+                    line: None,
+                    reason: error.to_string(),
+                }),
+            }
+        }
+    }
+    Ok(found.into_inventory(Vec::new()))
+}
+
 /// Inventories an unpacked artifact (a root file system or an archive's contents).
 ///
 /// Reads the dpkg status database (`var/lib/dpkg/status`, `var/lib/dpkg/status.d/*`), the apk

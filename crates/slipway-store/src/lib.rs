@@ -4,8 +4,10 @@
 //! Writes are few and batched: one transaction when a run's jobs are planned, one per finished
 //! job, so recording costs little next to running the job.
 
+mod advisories;
 mod artifacts;
 
+pub use advisories::{AdvisoryRow, EcosystemStatus, ImportCounts};
 pub use artifacts::{ArtifactRecord, EvidenceRecord, NewArtifact, ReleaseRecord};
 use serde::Serialize;
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -63,6 +65,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "artifacts",
         include_str!("../migrations/0002_artifacts.sql"),
+    ),
+    (
+        3,
+        "advisories",
+        include_str!("../migrations/0003_advisories.sql"),
     ),
 ];
 

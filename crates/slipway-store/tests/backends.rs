@@ -1,7 +1,8 @@
 //! The same store behaviour on SQLite and on a real PostgreSQL server started for the test.
 
 use slipway_store::{
-    AttemptRecord, EvidenceRecord, JobRecord, NewArtifact, NewRun, StepRecord, Store, StoreError,
+    AdvisoryRow, AttemptRecord, EcosystemStatus, EvidenceRecord, ImportCounts, JobRecord,
+    NewArtifact, NewRun, StepRecord, Store, StoreError,
 };
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -135,9 +136,177 @@ async fn exercise_artifacts(store: &Store) {
     );
 }
 
+fn advisory(id: &str, modified: &str, withdrawn: bool, packages: &[(&str, &str)]) -> AdvisoryRow {
+    AdvisoryRow {
+        id: id.into(),
+        modified: modified.into(),
+        published: Some("2024-01-01T00:00:00Z".into()),
+        withdrawn: withdrawn.then(|| "2024-06-01T00:00:00Z".into()),
+        record: serde_json::json!({"id": id, "modified": modified}).to_string(),
+        packages: packages
+            .iter()
+            .map(|(ecosystem, name)| (ecosystem.to_string(), name.to_string()))
+            .collect(),
+    }
+}
+
+/// The advisory database: import counts, replacement by a newer `modified`, idempotent
+/// re-import, lookups for many packages at once, and the per-ecosystem status that ignores
+/// placeholder dates.
+async fn exercise_advisories(store: &Store) {
+    let mut rows = vec![
+        advisory(
+            "PYSEC-1",
+            "2024-02-01T00:00:00Z",
+            false,
+            &[("PyPI", "jinja2")],
+        ),
+        advisory(
+            "GO-1",
+            "0001-01-01T00:00:00Z",
+            false,
+            &[("Go", "golang.org/x/net")],
+        ),
+        advisory(
+            "GO-2",
+            "2025-03-01T10:00:00Z",
+            false,
+            &[("Go", "golang.org/x/net"), ("Go", "stdlib")],
+        ),
+        advisory(
+            "GO-3",
+            "2026-01-01T00:00:00Z",
+            true,
+            &[("Go", "golang.org/x/net")],
+        ),
+    ];
+    // Enough records for several transactions and multi-row statements.
+    rows.extend((0..2100).map(|n| {
+        advisory(
+            &format!("DEB-{n:05}"),
+            "2023-05-05T00:00:00Z",
+            false,
+            &[("Debian", &format!("pkg{}", n % 50))],
+        )
+    }));
+    let counts = store.import_advisories(&rows).await.unwrap();
+    assert_eq!(
+        counts,
+        ImportCounts {
+            inserted: 2104,
+            updated: 0,
+            unchanged: 0
+        }
+    );
+    let again = store.import_advisories(&rows).await.unwrap();
+    assert_eq!(
+        again,
+        ImportCounts {
+            inserted: 0,
+            updated: 0,
+            unchanged: 2104
+        }
+    );
+
+    // A newer `modified` replaces (fractional seconds are later than whole ones); an older
+    // one does not.
+    let newer = advisory(
+        "PYSEC-1",
+        "2024-02-01T00:00:00.5Z",
+        false,
+        &[("PyPI", "jinja2"), ("PyPI", "markupsafe")],
+    );
+    let older = advisory("GO-2", "2020-01-01T00:00:00Z", false, &[("Go", "other")]);
+    let counts = store
+        .import_advisories(&[newer.clone(), older])
+        .await
+        .unwrap();
+    assert_eq!(
+        counts,
+        ImportCounts {
+            inserted: 0,
+            updated: 1,
+            unchanged: 1
+        }
+    );
+
+    let found = store
+        .advisories_for(&[
+            ("PyPI".into(), "markupsafe".into()),
+            ("Go".into(), "golang.org/x/net".into()),
+            ("Go".into(), "other".into()),
+            ("npm".into(), "nothing".into()),
+        ])
+        .await
+        .unwrap();
+    let ids: Vec<String> = found
+        .iter()
+        .map(|json| {
+            serde_json::from_str::<serde_json::Value>(json).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        ["GO-1", "GO-2", "PYSEC-1"],
+        "withdrawn GO-3 and the refused older GO-2 keys are not found"
+    );
+    assert_eq!(found[2], newer.record);
+    let many: Vec<(String, String)> = (0..50)
+        .map(|n| ("Debian".to_string(), format!("pkg{n}")))
+        .collect();
+    assert_eq!(store.advisories_for(&many).await.unwrap().len(), 2100);
+
+    let status = store.advisory_status().await.unwrap();
+    assert!(
+        status
+            .iter()
+            .all(|s| s.last_imported.is_some_and(|at| at > 0))
+    );
+    let status: Vec<EcosystemStatus> = status
+        .into_iter()
+        .map(|s| EcosystemStatus {
+            last_imported: None,
+            ..s
+        })
+        .collect();
+    assert_eq!(
+        status,
+        [
+            EcosystemStatus {
+                ecosystem: "Debian".into(),
+                records: 2100,
+                withdrawn: 0,
+                newest_modified: Some("2023-05-05T00:00:00Z".into()),
+                newest_published: Some("2024-01-01T00:00:00Z".into()),
+                last_imported: None,
+            },
+            EcosystemStatus {
+                ecosystem: "Go".into(),
+                records: 2,
+                withdrawn: 1,
+                newest_modified: Some("2026-01-01T00:00:00Z".into()),
+                newest_published: Some("2024-01-01T00:00:00Z".into()),
+                last_imported: None,
+            },
+            EcosystemStatus {
+                ecosystem: "PyPI".into(),
+                records: 1,
+                withdrawn: 0,
+                newest_modified: Some("2024-02-01T00:00:00.5Z".into()),
+                newest_published: Some("2024-01-01T00:00:00Z".into()),
+                last_imported: None,
+            },
+        ]
+    );
+}
+
 /// Exercises the whole API; `raw` runs SQL behind the store's back to simulate a crash.
 async fn exercise(store: &Store, url: &str) {
     exercise_artifacts(store).await;
+    exercise_advisories(store).await;
     let first = store
         .create_run(&new_run(Some("refs/heads/main")))
         .await

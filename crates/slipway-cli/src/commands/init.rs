@@ -313,14 +313,17 @@ pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The state directory holds run history and caches; it never belongs in the repository.
+/// What `.gitignore` gets: the state directory (run history, caches, keys) never belongs in
+/// the repository; the configuration beside it (waivers, the secrets allowlist) does.
+const GITIGNORE_LINES: &str = "/.slipway/*\n!/.slipway/waivers.yml\n!/.slipway/secrets-allow.yml\n";
+
 fn add_to_gitignore(root: &Path) -> anyhow::Result<()> {
     let path = root.join(".gitignore");
     let existing = std::fs::read_to_string(&path).unwrap_or_default();
     if existing.lines().any(|l| {
         matches!(
             l.trim(),
-            ".slipway" | ".slipway/" | "/.slipway" | "/.slipway/"
+            ".slipway" | ".slipway/" | "/.slipway" | "/.slipway/" | "/.slipway/*"
         )
     }) {
         return Ok(());
@@ -329,7 +332,7 @@ fn add_to_gitignore(root: &Path) -> anyhow::Result<()> {
     if !text.is_empty() && !text.ends_with('\n') {
         text.push('\n');
     }
-    text.push_str("/.slipway/\n");
+    text.push_str(GITIGNORE_LINES);
     write_atomically(&path, &text)
 }
 

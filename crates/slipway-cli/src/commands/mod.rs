@@ -13,10 +13,14 @@ mod registry;
 mod rerun;
 pub mod run;
 mod sbom;
+pub mod scan;
 mod verify;
 
 use crate::Outcome;
-use crate::cli::{ArtifactCommand, Cli, Command, EvidenceCommand, ImportCommand, KeysCommand};
+use crate::cli::{
+    ArtifactCommand, Cli, Command, DbCommand, EvidenceCommand, ImportCommand, KeysCommand,
+    ScanCommand,
+};
 
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
@@ -46,5 +50,13 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Keys(KeysCommand::Generate(args)) => keys::generate(&args),
         Command::SignBlob(args) => keys::sign_blob(&args),
         Command::VerifyBlob(args) => keys::verify_blob(&args),
+        Command::Scan(ScanCommand::Secrets(args)) => scan::secrets(&args),
+        Command::Scan(ScanCommand::Deps(args)) => scan::deps(&args, false),
+        Command::Scan(ScanCommand::Image(args)) => scan::deps(&args, true),
+        Command::Scan(ScanCommand::Sarif(args)) => scan::sarif(&args),
+        Command::Scan(ScanCommand::Pins(args)) => scan::pins(&args),
+        Command::Scan(ScanCommand::All(args)) => scan::all(&args),
+        Command::Db(DbCommand::Import(args)) => scan::db_import(&args),
+        Command::Db(DbCommand::Status(args)) => scan::db_status(&args),
     }
 }

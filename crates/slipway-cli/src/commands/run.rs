@@ -248,6 +248,7 @@ pub fn execute(execution: Execution) -> anyhow::Result<Outcome> {
             repository_uri: repository_uri.clone(),
             masked_paths,
         };
+        let facts_state_dir = options.state_dir.clone();
         let facts_base = (
             options.event.clone(),
             options.pipeline_path.clone(),
@@ -258,8 +259,10 @@ pub fn execute(execution: Execution) -> anyhow::Result<Outcome> {
             options.sandbox,
             options.state_dir.clone(),
         );
+        let gate_policy = slipway_scan::GatePolicy::from_pipeline(options.pipeline.gates.as_ref());
+        let gate_source = (options.repo_root.clone(), options.event.clone(), options.dirty);
         let outcome = slipway_runner::run(options, store.clone()).await?;
-        let evidence = match (&outcome.artifact, &builder_key) {
+        let mut evidence = match (&outcome.artifact, &builder_key) {
             (Some(artifact), Some(key)) if outcome.status == RunStatus::Success => {
                 let (event, pipeline_path, pipeline_sha256, runner_version, toolchains, dirty, sandbox, state_dir) =
                     facts_base;
@@ -310,7 +313,52 @@ pub fn execute(execution: Execution) -> anyhow::Result<Outcome> {
             }
             _ => Vec::new(),
         };
+        let gates = if outcome.status == RunStatus::Cancelled {
+            None
+        } else {
+            let (repository, event, dirty) = gate_source;
+            let state_dir = facts_state_dir;
+            let report = run_gates(
+                &state_dir,
+                &store,
+                &outcome,
+                GateInputs {
+                    repository,
+                    commit: event.sha.clone(),
+                    base: event.base.clone(),
+                    dirty,
+                    policy: gate_policy,
+                },
+            )
+            .await?;
+            if let (Some(artifact), Some(key)) = (&outcome.artifact, &builder_key)
+                && outcome.status == RunStatus::Success
+            {
+                let artifacts = slipway_artifact::Artifacts::open_in(&state_dir).await?;
+                evidence.push(
+                    slipway_scan::scans::attach_report(&artifacts, &artifact.digest, key, &report)
+                        .await?,
+                );
+            }
+            if report.verdict == slipway_scan::Verdict::Fail && outcome.status == RunStatus::Success {
+                store
+                    .set_run_status(&outcome.run_id, "failure", Some("security gates failed"))
+                    .await?;
+            }
+            Some(report)
+        };
+        let gates_failed = gates
+            .as_ref()
+            .is_some_and(|g| g.verdict == slipway_scan::Verdict::Fail);
         if json {
+            if let Some(report) = &gates {
+                let mut line = serde_json::to_value(report)?;
+                if let Some(object) = line.as_object_mut() {
+                    object.insert("event".into(), "gates".into());
+                    object.insert("run_id".into(), outcome.run_id.clone().into());
+                }
+                println!("{line}");
+            }
             if let Some(artifact) = &outcome.artifact {
                 println!(
                     "{}",
@@ -325,9 +373,10 @@ pub fn execute(execution: Execution) -> anyhow::Result<Outcome> {
                 );
             }
         } else {
-            print_summary(&outcome, &evidence);
+            print_summary(&outcome, &evidence, gates.as_ref());
         }
         Ok(match outcome.status {
+            RunStatus::Success if gates_failed => Outcome::Failed,
             RunStatus::Success => Outcome::Success,
             RunStatus::Failure => Outcome::Failed,
             RunStatus::Cancelled => Outcome::Interrupted,
@@ -399,7 +448,82 @@ fn log_digests(events_path: &Path) -> Vec<(String, String)> {
     }
 }
 
-fn print_summary(outcome: &slipway_runner::RunOutcome, evidence: &[slipway_store::EvidenceRecord]) {
+/// What the gates of a run need besides its outcome.
+struct GateInputs {
+    repository: PathBuf,
+    commit: String,
+    /// The branch a pull request targets: its new commits are `base..commit`.
+    base: Option<String>,
+    dirty: bool,
+    policy: slipway_scan::GatePolicy,
+}
+
+/// Scans what the run built from and produced, and judges it by the pipeline's gates.
+async fn run_gates(
+    state_dir: &Path,
+    store: &slipway_store::Store,
+    outcome: &slipway_runner::RunOutcome,
+    inputs: GateInputs,
+) -> anyhow::Result<slipway_scan::GateReport> {
+    let artifacts = slipway_artifact::Artifacts::open_in(state_dir).await?;
+    let source = tempfile::Builder::new()
+        .prefix("slipway-gates-")
+        .tempdir_in(artifacts.blobs().staging_dir())
+        .context("cannot create a directory for the gates' copy of the tree")?;
+    let tree = source.path().join("tree");
+    slipway_runner::workspace::export(&inputs.repository, &inputs.commit, &tree)?;
+    if inputs.dirty {
+        slipway_runner::workspace::overlay_dirty(&inputs.repository, &tree)?;
+    }
+    let mut sarif = Vec::new();
+    for job in &outcome.jobs {
+        for report in &job.sarif {
+            let digest = slipway_cas::Digest::from_hex(&report.sha256)?;
+            let bytes = artifacts.blobs().get_bytes(&digest).await?;
+            sarif.push((format!("{}:{}", job.id, report.path), bytes.to_vec()));
+        }
+    }
+    let range = inputs
+        .base
+        .as_ref()
+        .map(|base| format!("{base}..{}", inputs.commit))
+        .filter(|range| {
+            slipway_vcs::git(
+                &inputs.repository,
+                &[
+                    "rev-parse",
+                    "--verify",
+                    "--quiet",
+                    range.split("..").next().unwrap_or_default(),
+                ],
+                slipway_vcs::LOCAL_TIMEOUT,
+            )
+            .is_ok()
+        });
+    let report = slipway_scan::scans::scan_run(
+        store,
+        &artifacts,
+        slipway_scan::scans::RunScan {
+            source: tree,
+            exported: true,
+            repository: inputs.repository,
+            range,
+            artifact: outcome.artifact.as_ref().map(|a| a.digest.clone()),
+            logs: vec![outcome.events_path.clone()],
+            sarif,
+            policy: inputs.policy,
+            now: crate::commands::scan::now()?,
+        },
+    )
+    .await?;
+    Ok(report)
+}
+
+fn print_summary(
+    outcome: &slipway_runner::RunOutcome,
+    evidence: &[slipway_store::EvidenceRecord],
+    gates: Option<&slipway_scan::GateReport>,
+) {
     let width = outcome
         .jobs
         .iter()
@@ -456,11 +580,24 @@ fn print_summary(outcome: &slipway_runner::RunOutcome, evidence: &[slipway_store
             eprintln!("  evidence {:<15} {}", item.kind, item.digest);
         }
     }
+    if let Some(report) = gates {
+        eprintln!();
+        eprint!("{}", crate::commands::scan::render_report(report));
+    }
+    let status = match gates {
+        Some(report)
+            if report.verdict == slipway_scan::Verdict::Fail
+                && outcome.status == RunStatus::Success =>
+        {
+            "failure (security gates)"
+        }
+        _ => outcome.status.as_str(),
+    };
     eprintln!();
     eprintln!(
         "run #{} {} in {:.1}s (id {}; logs: slipway logs {})",
         outcome.number,
-        outcome.status.as_str(),
+        status,
         outcome.duration_ms as f64 / 1000.0,
         outcome.run_id,
         outcome.number

@@ -48,6 +48,36 @@ pub fn repo(pipeline: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
+/// A committed copy of the bundled example (without its build output and state).
+pub fn example_repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/hello-service");
+    copy_tree(&example, dir.path());
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    git(dir.path(), &["config", "user.email", "dev@example.org"]);
+    git(dir.path(), &["config", "user.name", "Dev"]);
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "hello-service"]);
+    dir
+}
+
+pub fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == "target" || name == ".slipway" {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
 /// Whether bubblewrap is installed. In CI it must be; elsewhere a missing one skips the
 /// calling test with a visible notice.
 pub fn have_bwrap() -> bool {
@@ -60,4 +90,30 @@ pub fn have_bwrap() -> bool {
     );
     eprintln!("NOTICE: skipping a sandbox test: bubblewrap (bwrap) is not installed");
     false
+}
+
+/// Where `scripts/deps/*.sh` install test oracles: `$SLIPWAY_TEST_TOOLS`, else
+/// `$CARGO_TARGET_DIR/test-tools`, else the workspace's `target/test-tools`.
+pub fn tools_dir() -> std::path::PathBuf {
+    std::env::var_os("SLIPWAY_TEST_TOOLS")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR")
+                .map(|dir| std::path::PathBuf::from(dir).join("test-tools"))
+        })
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-tools"))
+}
+
+/// `Some(value)` when the tool is installed; otherwise fails under `CI=true`, or skips the
+/// calling test with a notice.
+pub fn require<T>(tool: &str, found: Option<T>) -> Option<T> {
+    if found.is_some() {
+        return found;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{tool} not installed (run scripts/deps/install.sh)"
+    );
+    eprintln!("skipped: {tool} not installed (run scripts/deps/install.sh)");
+    None
 }
