@@ -16,7 +16,7 @@ command -v java >/dev/null || apt_missing+=(default-jre-headless)
 [ -f /usr/share/java/maven-artifact-3.x.jar ] || apt_missing+=(libmaven3-core-java)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_missing+=(python3-venv)
 if [ ${#apt_missing[@]} -gt 0 ]; then
-  apt-get update -qq && apt-get install -y -qq "${apt_missing[@]}"
+  timeout 900 apt-get update -qq && timeout 900 apt-get install -y -qq "${apt_missing[@]}"
 fi
 
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
@@ -30,5 +30,5 @@ for pin in sys.argv[1:]:
         sys.exit(1)
 PY
 then
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check "${python_pins[@]}"
+  timeout 900 "$venv/bin/python" -m pip install -q --disable-pip-version-check "${python_pins[@]}"
 fi
