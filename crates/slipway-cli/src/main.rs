@@ -29,8 +29,27 @@ fn main() -> ExitCode {
         Ok(Outcome::Failed) => ExitCode::from(1),
         Ok(Outcome::Interrupted) => ExitCode::from(commands::run::INTERRUPTED_EXIT),
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", render_chain(&error));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes on one line, like `{:#}`, but a cause whose text its parent
+/// already ends with is not repeated (library errors often quote their source).
+fn render_chain(error: &anyhow::Error) -> String {
+    let mut rendered = String::new();
+    let mut previous = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if previous.ends_with(&text) {
+            continue;
+        }
+        if !rendered.is_empty() {
+            rendered.push_str(": ");
+        }
+        rendered.push_str(&text);
+        previous = text;
+    }
+    rendered
 }

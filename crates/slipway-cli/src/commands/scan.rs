@@ -223,7 +223,7 @@ fn render_finding(decided: &Decided) -> String {
         decided.finding.title
     );
     line.push_str(&format!("\n         {}", decided.reason));
-    if decided.disposition != Disposition::Waived {
+    if decided.disposition != Disposition::Waived && decided.finding.gate != Gate::Waivers {
         line.push_str(&format!("\n         waive with id: {}", decided.finding.id));
     }
     if decided.disposition != Disposition::Waived
