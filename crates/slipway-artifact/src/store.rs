@@ -170,6 +170,23 @@ impl Artifacts {
         Ok(self.blobs.get_bytes(&parse_digest(digest)?).await?)
     }
 
+    /// Extracts the image's filesystem into a fresh directory in the store's staging area
+    /// (same file system as the blobs), removed when the returned value is dropped.
+    pub async fn unpack_to_scratch(
+        &self,
+        manifest: &Manifest,
+        config: &ImageConfig,
+        prefix: &str,
+    ) -> Result<tempfile::TempDir> {
+        let staging = self.blobs.staging_dir();
+        let scratch = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in(staging)
+            .map_err(Error::io("create a directory in", staging))?;
+        self.unpack(manifest, config, scratch.path()).await?;
+        Ok(scratch)
+    }
+
     /// Extracts the image's filesystem into `dest`, layer by layer, verifying every layer's
     /// compressed digest and uncompressed `diff_id`. Returns the number of files.
     pub async fn unpack(

@@ -150,15 +150,8 @@ pub async fn artifact_sbom(
     inspection: &Inspection,
     formats: &[slipway_sbom::Format],
 ) -> Result<Vec<Vec<u8>>> {
-    let scratch = tempfile::Builder::new()
-        .prefix("slipway-sbom-")
-        .tempdir_in(artifacts.blobs().staging_dir())
-        .map_err(crate::error::Error::io(
-            "create a directory in",
-            artifacts.blobs().staging_dir(),
-        ))?;
-    artifacts
-        .unpack(&inspection.manifest, &inspection.config, scratch.path())
+    let scratch = artifacts
+        .unpack_to_scratch(&inspection.manifest, &inspection.config, "slipway-sbom-")
         .await?;
     let root = scratch.path().to_owned();
     let info = slipway_sbom::DocumentInfo {

@@ -1,5 +1,5 @@
 //! Conformance on real advisory data: the PyPI, Go and RustSec snapshots under
-//! `$SLIPWAY_OSV_DATA` (default: `shared/osv` beside the repository). Every record must parse;
+//! `$SLIPWAY_OSV_DATA`. Every record must parse;
 //! lockfiles pinning the known-vulnerable versions listed in that directory's README must
 //! find exactly the listed advisories (with their aliases and fixes), the fixed versions
 //! nothing; and the whole set must import into the SQLite store and scan the same from there.
@@ -8,38 +8,21 @@
 //! `tests/scan.rs` cover the logic), so without it these tests print a notice and pass, also
 //! under `CI=true`.
 
+mod common;
+
+use common::osv_data_dir;
 use slipway_osv::{Index, Record, VulnFinding, inventory_keys, read_source, record_keys};
 use slipway_store::{AdvisoryRow, Store};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-
-fn data_dir() -> Option<PathBuf> {
-    let candidates = match std::env::var_os("SLIPWAY_OSV_DATA") {
-        Some(dir) => vec![PathBuf::from(dir)],
-        None => vec![
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/osv"),
-            PathBuf::from("/work/shared/osv"),
-        ],
-    };
-    let found = candidates
-        .into_iter()
-        .find(|dir| dir.join("README.md").is_file());
-    if found.is_none() {
-        eprintln!(
-            "skipped: OSV test data not found (set SLIPWAY_OSV_DATA to a directory with PyPI/, Go/ and crates.io/)"
-        );
-    }
-    found
-}
 
 /// The whole data set, read once per test binary, with the time it took.
 fn real_records() -> Option<&'static (Vec<Record>, Duration)> {
     static RECORDS: OnceLock<Option<(Vec<Record>, Duration)>> = OnceLock::new();
     RECORDS
         .get_or_init(|| {
-            let dir = data_dir()?;
+            let dir = osv_data_dir()?;
             let started = Instant::now();
             let batch = read_source(&dir).unwrap();
             let elapsed = started.elapsed();

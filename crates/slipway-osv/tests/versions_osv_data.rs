@@ -2,27 +2,15 @@
 //! `ECOSYSTEM` range events and `versions` lists (PEP 440), Go's `SEMVER` range events (Go
 //! module versions), and each range's events are in ascending order as the records intend.
 //!
-//! The records are read from `$SLIPWAY_OSV_DATA` (default `/work/shared/osv`). The data set is
+//! The records are read from `$SLIPWAY_OSV_DATA`. The data set is
 //! not part of the repository, so when it is absent the test skips with a notice, under CI too.
 
+mod common;
+
+use common::osv_data_dir;
 use serde_json::Value;
 use slipway_osv::version::{Scheme, Version};
 use std::path::PathBuf;
-
-fn data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("SLIPWAY_OSV_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/osv"));
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipped: OSV data not found at {} (set SLIPWAY_OSV_DATA)",
-            dir.display()
-        );
-        None
-    }
-}
 
 struct Tally {
     parsed: usize,
@@ -97,7 +85,7 @@ fn check_records(dir: &PathBuf, scheme: Scheme, range_type: &str, with_versions:
 
 #[test]
 fn every_pypi_version_parses_as_pep440() {
-    let Some(dir) = data_dir() else { return };
+    let Some(dir) = osv_data_dir() else { return };
     let tally = check_records(&dir.join("PyPI"), Scheme::Pep440, "ECOSYSTEM", true);
     eprintln!("PyPI: {} versions parsed", tally.parsed);
     assert!(
@@ -115,7 +103,7 @@ fn every_pypi_version_parses_as_pep440() {
 
 #[test]
 fn every_go_semver_event_parses_as_a_go_version() {
-    let Some(dir) = data_dir() else { return };
+    let Some(dir) = osv_data_dir() else { return };
     let tally = check_records(&dir.join("Go"), Scheme::Go, "SEMVER", false);
     eprintln!("Go: {} versions parsed", tally.parsed);
     assert!(

@@ -212,6 +212,18 @@ pub struct ScanInput {
     pub note: Option<String>,
 }
 
+impl ScanInput {
+    /// Appends a note to the ones already there.
+    pub fn add_note(&mut self, note: Option<String>) {
+        if let Some(note) = note {
+            self.note = Some(match self.note.take() {
+                Some(before) => format!("{before}; {note}"),
+                None => note,
+            });
+        }
+    }
+}
+
 /// One gate's result.
 #[derive(Clone, Debug, Serialize)]
 pub struct GateOutcome {
@@ -263,12 +275,7 @@ impl ScanResults {
         match self.gates.iter_mut().find(|(g, _, _)| *g == gate) {
             Some((_, existing, list)) => {
                 existing.scanned.extend(input.scanned);
-                if let Some(note) = input.note {
-                    existing.note = Some(match existing.note.take() {
-                        Some(before) => format!("{before}; {note}"),
-                        None => note,
-                    });
-                }
+                existing.add_note(input.note);
                 list.extend(findings);
             }
             None => self.gates.push((gate, input, findings)),

@@ -64,16 +64,8 @@ pub struct UnpackedArtifact {
 impl UnpackedArtifact {
     pub async fn open(artifacts: &Artifacts, reference: &str) -> Result<Self, ScanError> {
         let inspection = artifacts.inspect(reference).await?;
-        let staging = artifacts.blobs().staging_dir().to_owned();
-        let dir = tempfile::Builder::new()
-            .prefix("slipway-scan-")
-            .tempdir_in(&staging)
-            .map_err(|source| ScanError::Io {
-                context: format!("cannot create a directory in {}", staging.display()),
-                source,
-            })?;
-        artifacts
-            .unpack(&inspection.manifest, &inspection.config, dir.path())
+        let dir = artifacts
+            .unpack_to_scratch(&inspection.manifest, &inspection.config, "slipway-scan-")
             .await?;
         Ok(UnpackedArtifact { inspection, dir })
     }
@@ -199,16 +191,6 @@ pub fn unread_pin_files(report: &crate::pins::PinReport) -> Option<String> {
     })
 }
 
-/// Appends a note to what a scan reports.
-pub fn add_note(input: &mut ScanInput, note: Option<String>) {
-    if let Some(note) = note {
-        input.note = Some(match input.note.take() {
-            Some(before) => format!("{before}; {note}"),
-            None => note,
-        });
-    }
-}
-
 /// What a run's gates look at.
 pub struct RunScan {
     /// The tree to scan: the commit's, exported, or a working directory.
@@ -320,7 +302,7 @@ pub async fn scan_run(
             "source lockfiles ({} packages)",
             tree.components.len()
         ));
-        add_note(&mut input, unread_lockfiles(&tree));
+        input.add_note(unread_lockfiles(&tree));
         let mut found = match_inventory(store, &tree).await?;
         if let Some(unpacked) = &unpacked {
             let dir = unpacked.path().to_owned();

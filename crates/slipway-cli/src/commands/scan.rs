@@ -377,7 +377,7 @@ fn vulnerability_scan(
             scanned: Vec::new(),
             note,
         };
-        scans::add_note(&mut input, scans::unread_lockfiles(&inventory));
+        input.add_note(scans::unread_lockfiles(&inventory));
         anyhow::Ok((found, inventory.components.len(), scanned, input.note))
     })?;
     let results = one_gate(
@@ -504,11 +504,10 @@ pub fn all(args: &ScanAllArgs) -> anyhow::Result<Outcome> {
             .await?,
         )
     })?;
-    let scanner = scans::secret_scanner(&args.path)?;
     emit_report(
         &args.output,
         &report,
-        &slipway_scan::sarif_out::RuleCatalog::builtin(&scanner),
+        &slipway_scan::sarif_out::RuleCatalog::builtin(&slipway_secretscan::Scanner::builtin()),
     )?;
     Ok(outcome(&report))
 }
