@@ -63,6 +63,29 @@ pub enum Command {
     /// The offline vulnerability database (OSV records).
     #[command(subcommand)]
     Db(DbCommand),
+    /// Release an artifact to an environment: verify it, check the previous environment, gates,
+    /// freezes and approvals, and hand it to the environment's controller (exit 1 when refused).
+    Promote(crate::commands::deliver::PromoteArgs),
+    /// Approve a release waiting for approvals.
+    Approve(crate::commands::deliver::ApproveArgs),
+    /// Return an environment to its last known good release (or `--to` an earlier good digest).
+    Rollback(crate::commands::deliver::RollbackArgs),
+    /// Follow, resume or abort an environment's rollout.
+    #[command(subcommand)]
+    Rollout(crate::commands::deliver::RolloutCommand),
+    /// What environments serve.
+    #[command(subcommand)]
+    Env(crate::commands::deliver::EnvCommand),
+    /// Run environments' controllers, proxies and processes in the foreground until Ctrl-C.
+    Up(crate::commands::deliver::UpArgs),
+    /// Stop an environment: its controller and every process it runs.
+    Down(crate::commands::deliver::EnvArgs),
+    /// The audit log: verify its hash chain and signed checkpoints, export it, query it.
+    #[command(subcommand)]
+    Audit(crate::commands::audit::AuditCommand),
+    /// Rego policies over the evidence of a decision: explain a decision, run the policy tests.
+    #[command(subcommand)]
+    Policy(crate::commands::policy::PolicyCommand),
 }
 
 #[derive(Subcommand)]
@@ -80,6 +103,10 @@ pub enum ScanCommand {
     /// Unpinned base images, templates and actions; manifests without (or out of sync with)
     /// their lockfile.
     Pins(ScanPathArgs),
+    /// PostgreSQL migrations that break the previous release during a rollback or a rolling
+    /// deploy: drops, renames, type changes, NOT NULL without a default, blocking constraints
+    /// and indexes, expand and contract in one release.
+    Migrations(ScanMigrationsArgs),
     /// Every scan of a tree (and, with --artifact, of an artifact), in one report.
     All(ScanAllArgs),
 }
@@ -165,6 +192,22 @@ pub struct ScanPathArgs {
     /// The directory to check (default: the current one).
     #[arg(default_value = ".")]
     pub path: PathBuf,
+    #[command(flatten)]
+    pub output: ScanOutputArgs,
+}
+
+#[derive(Args)]
+pub struct ScanMigrationsArgs {
+    /// The migrations directory (default: the current one).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// The previous release's git reference (tag, branch or commit): the migrations added
+    /// since it are the release. Without it, the last migration alone is the release.
+    #[arg(long, value_name = "REF")]
+    pub base: Option<String>,
+    /// Same as `--format json`.
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub output: ScanOutputArgs,
 }
@@ -572,6 +615,10 @@ pub struct KeysGenerateArgs {
     /// Print the paths, key id and algorithm as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Where the generation is recorded in the audit log (when given, or when the
+    /// repository's state directory exists).
+    #[command(flatten)]
+    pub state: StateArg,
 }
 
 #[derive(Args)]

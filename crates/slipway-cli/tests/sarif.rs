@@ -98,11 +98,20 @@ fn every_gate_report_in_sarif_passes_the_schema_and_github_limits() {
         .iter()
         .map(|r| r["tool"]["driver"]["name"].as_str().unwrap())
         .collect();
-    assert_eq!(tools, ["slipway-secrets", "slipway-deps", "slipway-pins"]);
+    assert_eq!(
+        tools,
+        [
+            "slipway-secrets",
+            "slipway-deps",
+            "slipway-pins",
+            "slipway-migrations"
+        ]
+    );
     assert!(runs.len() <= 20);
     for run in runs {
         let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-        assert!(!rules.is_empty());
+        let results = run["results"].as_array().unwrap();
+        assert!(!rules.is_empty() || results.is_empty(), "{run}");
         for rule in rules {
             let severity: f64 = rule["properties"]["security-severity"]
                 .as_str()

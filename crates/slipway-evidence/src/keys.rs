@@ -20,7 +20,7 @@ pub const RUNNER_BUILDER_ID: &str = "https://slipway.invalid/builders/runner/v1"
 /// The builder id of the development key: no production policy should trust it.
 pub const DEVELOPMENT_BUILDER_ID: &str = "https://slipway.invalid/builders/local-development/v1";
 /// Where the development key lives, relative to the state directory.
-const DEVELOPMENT_KEY: &str = "keys/development";
+pub const DEVELOPMENT_KEY: &str = "keys/development";
 
 /// A key and the builder it signs for.
 pub struct BuilderKey {

@@ -454,6 +454,22 @@ impl<'a> Checker<'a> {
     fn pipeline_level(&mut self) {
         let pipeline: &'a Pipeline = self.pipeline;
         let scope = ExprScope::pipeline_level();
+        if let Some(dir) = pipeline
+            .gates
+            .as_ref()
+            .and_then(|gates| gates.migrations.as_ref())
+            .and_then(|migrations| migrations.dir.as_ref())
+            && (dir.is_empty() || dir.starts_with('/') || dir.split('/').any(|part| part == ".."))
+        {
+            self.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    dir.span,
+                    format!("`{}` is not a directory inside the repository", dir.value),
+                )
+                .with_help("name the migrations directory relative to the repository root, without `..`: `dir: db/migrations`"),
+            );
+        }
         if let Some(retention) = &pipeline.retention {
             if let Some(keep) = &retention.keep_last
                 && keep.value < 1

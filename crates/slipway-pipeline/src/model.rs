@@ -64,6 +64,11 @@ pub struct Gates {
     #[serde(default)]
     #[schemars(schema_with = "gate_schema::<SarifGate>")]
     pub sarif: Option<SarifGate>,
+    /// PostgreSQL migrations that break the previous release during a rollback or a rolling
+    /// deploy (default `block`).
+    #[serde(default)]
+    #[schemars(schema_with = "gate_schema::<MigrationGate>")]
+    pub migrations: Option<MigrationGate>,
 }
 
 /// A gate is a plain mode or a mapping of its options.
@@ -123,6 +128,18 @@ pub struct SarifGate {
     pub mode: Option<Spanned<GateMode>>,
     /// Result levels that fail the run (default: error); the rest warn.
     pub block: Option<Vec<Spanned<SarifLevel>>>,
+}
+
+/// The migrations gate: a mode, or a mapping with the mode and the migrations directory.
+#[derive(Clone, Debug, Default, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[schemars(extend("additionalProperties" = false))]
+pub struct MigrationGate {
+    /// What the gate does with its findings (default `block`).
+    pub mode: Option<Spanned<GateMode>>,
+    /// The migrations directory, relative to the repository (default: every directory named
+    /// `migrations` that holds `.sql` files).
+    pub dir: Option<Spanned<String>>,
 }
 
 /// A SARIF result level.
@@ -493,6 +510,72 @@ pub struct Environment {
     pub secrets: Option<Vec<Spanned<String>>>,
     /// Windows in which deploys are refused unless break-glass.
     pub freeze: Option<Vec<FreezeWindow>>,
+    /// `local`: where the environment's proxy listens (`127.0.0.1:8080`); a free port when absent.
+    pub listen: Option<Spanned<String>>,
+    /// `local`: where the proxy serves `/metrics` for Prometheus; none when absent.
+    pub metrics_listen: Option<Spanned<String>>,
+    /// How many instances of a release run.
+    #[schemars(range(min = 1))]
+    pub instances: Option<Spanned<i64>>,
+    /// The HTTP check that decides whether an instance takes traffic.
+    pub readiness: Option<Probe>,
+    /// The HTTP check whose failures restart an instance.
+    pub liveness: Option<Probe>,
+    /// How long a release may take to become ready before it is aborted.
+    pub progress_deadline: Option<Spanned<Duration>>,
+    /// Keep a client on one version: `{ header: X-User }` or `{ cookie: session }`.
+    pub stickiness: Option<Stickiness>,
+    /// Checks after a release takes all traffic; a failure rolls it back.
+    pub verify: Option<Vec<VerifyStep>>,
+    /// How long a release must have run here before the next environment takes it.
+    pub soak: Option<Spanned<Duration>>,
+    /// Marks the environment as production for policies (default: named `production` or `prod`).
+    pub production: Option<Spanned<bool>>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[schemars(extend("additionalProperties" = false))]
+pub struct Probe {
+    /// The path requested on the instance, e.g. `/readyz`.
+    pub path: Option<Spanned<String>>,
+    pub interval: Option<Spanned<Duration>>,
+    pub timeout: Option<Spanned<Duration>>,
+    pub initial_delay: Option<Spanned<Duration>>,
+    #[schemars(range(min = 1))]
+    pub success_threshold: Option<Spanned<i64>>,
+    #[schemars(range(min = 1))]
+    pub failure_threshold: Option<Spanned<i64>>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[schemars(extend("additionalProperties" = false))]
+pub struct Stickiness {
+    pub header: Option<Spanned<String>>,
+    pub cookie: Option<Spanned<String>>,
+}
+
+/// One post-deploy check: a smoke command, or a synthetic probe repeated for a while.
+#[derive(Clone, Debug, Default, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[schemars(extend("additionalProperties" = false))]
+pub struct VerifyStep {
+    pub name: Option<Spanned<String>>,
+    /// A command run with `SLIPWAY_URL` set to the new version's address; non-zero fails.
+    pub run: Option<Spanned<String>>,
+    pub probe: Option<SyntheticProbe>,
+    pub timeout: Option<Spanned<Duration>>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[schemars(extend("additionalProperties" = false))]
+pub struct SyntheticProbe {
+    /// The path requested through the environment's address, e.g. `/api/hello`.
+    pub path: Option<Spanned<String>>,
+    pub interval: Option<Spanned<Duration>>,
+    pub duration: Option<Spanned<Duration>>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, JsonSchema)]
@@ -628,6 +711,11 @@ pub struct AnalysisTemplate {
     pub query: Option<Spanned<String>>,
     /// `web`: the URL to call.
     pub url: Option<Spanned<String>>,
+    /// `prometheus`: the server's base URL (default: `SLIPWAY_PROMETHEUS_URL`).
+    pub address: Option<Spanned<String>>,
+    /// `web`: the field of the JSON response that is the value (`data.ok` or `$.data.ok`);
+    /// without it the value is 1 for a 2xx status and 0 otherwise.
+    pub json_path: Option<Spanned<String>>,
     /// Condition over `value` that passes the measurement.
     pub success: Option<Spanned<String>>,
     /// Condition over `value` that fails the measurement.
@@ -646,6 +734,9 @@ pub struct AnalysisTemplate {
     pub min_samples: Option<Spanned<i64>>,
     /// `baseline`: judge the canary against the stable version over the same window.
     pub compare: Option<Spanned<String>>,
+    /// With `compare: baseline`: how sure a regression must be before it fails (default 0.95).
+    #[schemars(range(min = 0.5, max = 0.999))]
+    pub confidence: Option<Spanned<f64>>,
     /// Values for `{{ args.NAME }}` in the query.
     pub args: Option<Map<Spanned<String>>>,
 }

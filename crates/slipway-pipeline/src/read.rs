@@ -650,6 +650,7 @@ read_struct!(Pipeline {
 });
 read_struct!(Gates {
     "secrets" => secrets, "vulnerabilities" => vulnerabilities, "pins" => pins, "sarif" => sarif,
+    "migrations" => migrations,
 });
 read_struct!(Retention {
     "keep-last" => keep_last, "pull-requests" => pull_requests, "production" => production,
@@ -682,8 +683,18 @@ read_struct!(Step, span: span {
 read_struct!(SecretSource { "from" => from, "name" => name, "path" => path, "field" => field });
 read_struct!(Environment {
     "target" => target, "strategy" => strategy, "after" => after, "approval" => approval,
-    "env" => env, "secrets" => secrets, "freeze" => freeze,
+    "env" => env, "secrets" => secrets, "freeze" => freeze, "listen" => listen,
+    "metrics-listen" => metrics_listen, "instances" => instances, "readiness" => readiness,
+    "liveness" => liveness, "progress-deadline" => progress_deadline, "stickiness" => stickiness,
+    "verify" => verify, "soak" => soak, "production" => production,
 });
+read_struct!(Probe {
+    "path" => path, "interval" => interval, "timeout" => timeout, "initial-delay" => initial_delay,
+    "success-threshold" => success_threshold, "failure-threshold" => failure_threshold,
+});
+read_struct!(Stickiness { "header" => header, "cookie" => cookie });
+read_struct!(VerifyStep { "name" => name, "run" => run, "probe" => probe, "timeout" => timeout });
+read_struct!(SyntheticProbe { "path" => path, "interval" => interval, "duration" => duration });
 read_struct!(Approval { "required" => required, "exclude-author" => exclude_author });
 read_struct!(FreezeWindow { "cron" => cron, "duration" => duration });
 read_struct!(RollingOptions { "max-unavailable" => max_unavailable });
@@ -695,11 +706,11 @@ read_struct!(CanaryOptions { "steps" => steps, "analysis" => analysis });
 read_struct!(CanaryStep, span: span { "weight" => weight, "pause" => pause, "analysis" => analysis });
 read_struct!(AnalysisRef { "use" => templates });
 read_struct!(AnalysisTemplate {
-    "provider" => provider, "metric" => metric, "query" => query, "url" => url,
-    "success" => success, "failure" => failure, "interval" => interval, "count" => count,
+    "provider" => provider, "metric" => metric, "query" => query, "url" => url, "address" => address,
+    "json-path" => json_path, "success" => success, "failure" => failure, "interval" => interval, "count" => count,
     "failure-limit" => failure_limit, "inconclusive-limit" => inconclusive_limit,
     "consecutive-error-limit" => consecutive_error_limit, "min-samples" => min_samples,
-    "compare" => compare, "args" => args,
+    "compare" => compare, "confidence" => confidence, "args" => args,
 });
 
 impl FromNode for Matrix {
@@ -833,6 +844,7 @@ macro_rules! read_gate {
 
 read_gate!(VulnerabilityGate { "block" => block, "fixable-only" => fixable_only });
 read_gate!(SarifGate { "block" => block });
+read_gate!(MigrationGate { "mode" => mode, "dir" => dir });
 
 impl FromNode for Pause {
     fn from_node(node: &Node, reader: &mut Reader) -> Option<Self> {

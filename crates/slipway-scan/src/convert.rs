@@ -125,6 +125,56 @@ pub fn pins(report: &PinReport) -> Vec<Finding> {
         .collect()
 }
 
+/// Migrations that break the previous release. `prefix` is the migrations directory relative
+/// to the scanned root (`db/migrations/`), so locations and waiver ids name files as the
+/// repository does.
+pub fn migrations(report: &slipway_migrations::Report, prefix: &str) -> Vec<Finding> {
+    report
+        .findings
+        .iter()
+        .map(|m| {
+            let file = format!("{prefix}{}", m.file);
+            Finding {
+                gate: Gate::Migrations,
+                id: format!("{}:{file}:{}", m.rule, m.line),
+                rule: m.rule.as_str().to_string(),
+                aliases: Vec::new(),
+                grade: Grade::Finding,
+                title: format!("{}: {}", m.rule, m.message),
+                location: Location {
+                    file: Some(file),
+                    line: Some(m.line),
+                    column: Some(m.column),
+                    ..Location::default()
+                },
+                fixable: true,
+                help: Some(m.help.clone()),
+            }
+        })
+        .collect()
+}
+
+/// A migrations directory that could not be checked at all (duplicate versions, unreadable
+/// files): a finding, so the gate cannot pass without its migrations being checked.
+pub fn unreadable_migrations(dir: &str, error: &slipway_migrations::Error) -> Finding {
+    Finding {
+        gate: Gate::Migrations,
+        id: format!("unreadable-migrations:{dir}"),
+        rule: "unreadable-migrations".into(),
+        aliases: Vec::new(),
+        grade: Grade::Finding,
+        title: format!("the migrations in {dir} cannot be checked: {error}"),
+        location: Location {
+            file: Some(dir.to_string()),
+            ..Location::default()
+        },
+        fixable: true,
+        help: Some(
+            "fix the directory so every migration has its own version and can be read".into(),
+        ),
+    }
+}
+
 /// Results of other scanners' SARIF files.
 pub fn sarif(ingested: &[slipway_sarif::Ingested]) -> Vec<Finding> {
     ingested

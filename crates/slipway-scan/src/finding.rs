@@ -11,16 +11,19 @@ pub enum Gate {
     Vulnerabilities,
     Pins,
     Sarif,
+    /// Migrations that break the previous release (`slipway-migrations`).
+    Migrations,
     /// Problems with the waivers themselves: expired, too long, malformed. Always blocking.
     Waivers,
 }
 
 impl Gate {
-    pub const ALL: [Gate; 5] = [
+    pub const ALL: [Gate; 6] = [
         Gate::Secrets,
         Gate::Vulnerabilities,
         Gate::Pins,
         Gate::Sarif,
+        Gate::Migrations,
         Gate::Waivers,
     ];
 
@@ -30,6 +33,7 @@ impl Gate {
             Gate::Vulnerabilities => "vulnerabilities",
             Gate::Pins => "pins",
             Gate::Sarif => "sarif",
+            Gate::Migrations => "migrations",
             Gate::Waivers => "waivers",
         }
     }
@@ -43,7 +47,7 @@ pub enum Grade {
     Severity(VulnerabilitySeverity),
     /// A SARIF result's level.
     Level(SarifLevel),
-    /// Secrets, pins and waiver problems: the gate's mode alone decides.
+    /// Secrets, pins, migrations and waiver problems: the gate's mode alone decides.
     Finding,
 }
 

@@ -18,10 +18,17 @@ pub struct GatePolicy {
     pub sarif: GateMode,
     /// Levels that block when `sarif` is `block`.
     pub sarif_block: Vec<SarifLevel>,
+    /// Migrations that break the previous release (default `block`).
+    pub migrations: GateMode,
+    /// The migrations directory `gates.migrations.dir` names; `None`: every directory named
+    /// `migrations` that holds migrations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migrations_dir: Option<String>,
 }
 
 impl Default for GatePolicy {
-    /// Secrets block, critical and high vulnerabilities block, SARIF errors block, the rest warns.
+    /// Secrets block, critical and high vulnerabilities block, SARIF errors block, migrations
+    /// that break the previous release block, the rest warns.
     fn default() -> Self {
         GatePolicy {
             secrets: GateMode::Block,
@@ -31,6 +38,8 @@ impl Default for GatePolicy {
             pins: GateMode::Warn,
             sarif: GateMode::Block,
             sarif_block: vec![SarifLevel::Error],
+            migrations: GateMode::Block,
+            migrations_dir: None,
         }
     }
 }
@@ -67,6 +76,14 @@ impl GatePolicy {
                 policy.sarif_block = block.iter().map(|l| l.value).collect();
             }
         }
+        if let Some(migrations) = &gates.migrations {
+            if let Some(mode) = &migrations.mode {
+                policy.migrations = mode.value;
+            }
+            if let Some(dir) = &migrations.dir {
+                policy.migrations_dir = Some(dir.value.clone());
+            }
+        }
         policy
     }
 
@@ -77,6 +94,7 @@ impl GatePolicy {
             Gate::Vulnerabilities => self.vulnerabilities,
             Gate::Pins => self.pins,
             Gate::Sarif => self.sarif,
+            Gate::Migrations => self.migrations,
             Gate::Waivers => GateMode::Block,
         }
     }

@@ -40,6 +40,7 @@ fn tool(gate: Gate) -> &'static str {
         Gate::Vulnerabilities => "slipway-deps",
         Gate::Pins => "slipway-pins",
         Gate::Sarif => "slipway-sarif-gate",
+        Gate::Migrations => "slipway-migrations",
         Gate::Waivers => "slipway-waivers",
     }
 }

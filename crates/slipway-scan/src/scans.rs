@@ -355,12 +355,101 @@ pub async fn scan_run(
         results.add(Gate::Sarif, input, convert::sarif(&ingested));
     }
 
+    if policy.migrations != GateMode::Off {
+        let source = scan.source.clone();
+        let repository = scan.repository.clone();
+        let range = scan.range.clone();
+        let dir = policy.migrations_dir.clone();
+        let (input, findings) = blocking(move || {
+            Ok(scan_migrations(
+                &source,
+                &repository,
+                range.as_deref(),
+                dir.as_deref(),
+            ))
+        })
+        .await?;
+        results.add(Gate::Migrations, input, findings);
+    }
+
     Ok(evaluate(
         &policy,
         results,
         &waivers,
         scan.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     ))
+}
+
+/// The migrations gate over a tree: the directory the policy names, or every directory named
+/// `migrations` that holds migrations. A directory's release is the migrations added since
+/// the base of `range` (`base..head`) when the event gives one, else its last migration.
+pub fn scan_migrations(
+    source: &Path,
+    repository: &Path,
+    range: Option<&str>,
+    dir: Option<&str>,
+) -> (ScanInput, Vec<crate::Finding>) {
+    let dirs = match dir {
+        Some(dir) => vec![PathBuf::from(dir)],
+        None => slipway_migrations::find_dirs(source),
+    };
+    let base = range
+        .and_then(|range| range.split_once(".."))
+        .map(|(base, _)| base)
+        .filter(|base| !base.is_empty());
+    // An exported tree is the repository's root; a working directory may be a part of it.
+    let source_in_repository = source
+        .canonicalize()
+        .ok()
+        .zip(repository.canonicalize().ok())
+        .and_then(|(source, repository)| {
+            source.strip_prefix(&repository).ok().map(Path::to_path_buf)
+        })
+        .unwrap_or_default();
+    let mut input = ScanInput::default();
+    let mut findings = Vec::new();
+    if dirs.is_empty() {
+        input
+            .scanned
+            .push("no migrations directory in the source tree".into());
+    }
+    for dir in dirs {
+        let label = dir.to_string_lossy().replace('\\', "/");
+        let release = match base {
+            Some(base) => match slipway_migrations::Release::since_git_ref(
+                repository,
+                &source_in_repository.join(&dir),
+                base,
+            ) {
+                Ok(release) => release,
+                Err(error) => {
+                    input.add_note(Some(format!(
+                        "{label}: {error}; the last migration was checked as the release"
+                    )));
+                    slipway_migrations::Release::Last
+                }
+            },
+            None => slipway_migrations::Release::Last,
+        };
+        match slipway_migrations::scan_dir(&source.join(&dir), &release) {
+            Ok(report) => {
+                input.scanned.push(format!(
+                    "{label} ({} migrations; release: {}: {})",
+                    report.migrations,
+                    report.release_rule,
+                    if report.release.is_empty() {
+                        "none".to_string()
+                    } else {
+                        report.release.join(", ")
+                    }
+                ));
+                input.add_note(report.note().map(|note| format!("{label}: {note}")));
+                findings.extend(convert::migrations(&report, &format!("{label}/")));
+            }
+            Err(error) => findings.push(convert::unreadable_migrations(&label, &error)),
+        }
+    }
+    (input, findings)
 }
 
 /// Signs the gate report and attaches it to the artifact as evidence.

@@ -6,9 +6,16 @@
 
 mod advisories;
 mod artifacts;
+mod audit;
+mod delivery;
 
 pub use advisories::{AdvisoryRow, EcosystemStatus, ImportCounts};
 pub use artifacts::{ArtifactRecord, EvidenceRecord, NewArtifact, ReleaseRecord};
+pub use audit::{AuditEntry, AuditEvent, AuditFilter, StoredCheckpoint};
+pub use delivery::{
+    Approval, EnvironmentState, KnownBad, MeasurementRecord, NewRelease, NewRolloutEvent, Release,
+    RolloutEvent, Transition,
+};
 use serde::Serialize;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -33,6 +40,10 @@ pub enum StoreError {
         "no artifact {0}: give a digest (`sha256:…` or a unique prefix) or a tag; `slipway artifact ls` lists them"
     )]
     NoArtifact(String),
+    #[error("no release {0}: `slipway env status ENV` lists an environment's releases")]
+    NoRelease(String),
+    #[error("{0} matches more than one release id; give more characters")]
+    AmbiguousRelease(String),
     #[error("{0} matches more than one artifact digest; give more digits")]
     AmbiguousDigest(String),
     #[error(
@@ -43,6 +54,8 @@ pub enum StoreError {
         existing: String,
         attempted: String,
     },
+    #[error("{0}")]
+    Audit(#[from] slipway_audit::AuditError),
     #[error("cannot create the state directory {path}: {source}")]
     StateDir {
         path: String,
@@ -71,6 +84,12 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "advisories",
         include_str!("../migrations/0003_advisories.sql"),
     ),
+    (
+        4,
+        "delivery",
+        include_str!("../migrations/0004_delivery.sql"),
+    ),
+    (5, "audit", include_str!("../migrations/0005_audit.sql")),
 ];
 
 fn migrator() -> Migrator {
@@ -267,6 +286,8 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        let created = audit::run_created(&id, number, new);
+        audit::append_in(&mut tx, &created, now).await?;
         tx.commit().await?;
         self.run(&id).await
     }
@@ -356,13 +377,18 @@ impl Store {
     ) -> Result<()> {
         let finished =
             matches!(status, "success" | "failure" | "cancelled" | "interrupted").then(now_ms);
+        let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE runs SET status = $1, note = COALESCE($2, note), finished_at = $3 WHERE id = $4")
             .bind(status)
             .bind(note)
             .bind(finished)
             .bind(run_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        if let Some(at) = finished {
+            audit::append_run_finished(&mut tx, run_id, at).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -516,6 +542,7 @@ impl Store {
                 .bind(attempt)
                 .execute(&mut *tx)
                 .await?;
+            audit::append_run_finished(&mut tx, &id, now_ms()).await?;
             tx.commit().await?;
             marked += 1;
         }

@@ -17,6 +17,8 @@ pub struct Config {
     pub latency: Latency,
     /// `None` means "seed from the clock" at start-up.
     pub seed: Option<u64>,
+    /// `false` keeps `/readyz` at 503: a release that never becomes ready.
+    pub ready: bool,
 }
 
 impl Default for Config {
@@ -31,6 +33,7 @@ impl Default for Config {
                 max_ms: 0,
             },
             seed: None,
+            ready: true,
         }
     }
 }
@@ -77,6 +80,7 @@ const ERROR_RATE_FORM: &str = "a number from 0.0 to 1.0, such as 0.1";
 const LATENCY_FORM: &str =
     "milliseconds as N or MIN-MAX (such as 20 or 20-50), each 0 to 60000, MIN <= MAX";
 const SEED_FORM: &str = "an unsigned 64-bit integer";
+const READY_FORM: &str = "true or false";
 
 impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
@@ -118,6 +122,10 @@ impl Config {
             seed: parse_var(get("HELLO_SEED"), "HELLO_SEED", SEED_FORM, |v| {
                 v.parse().ok()
             })?,
+            ready: parse_var(get("HELLO_READY"), "HELLO_READY", READY_FORM, |v| {
+                v.parse().ok()
+            })?
+            .unwrap_or(defaults.ready),
         })
     }
 }

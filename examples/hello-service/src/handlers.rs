@@ -19,6 +19,7 @@ pub struct App {
     started: Instant,
     served: AtomicU64,
     ready: AtomicBool,
+    starts_ready: bool,
 }
 
 enum Route {
@@ -40,7 +41,14 @@ impl App {
             started: Instant::now(),
             served: AtomicU64::new(0),
             ready: AtomicBool::new(false),
+            starts_ready: config.ready,
         }
+    }
+
+    /// Whether the server marks itself ready once it accepts connections
+    /// (`HELLO_READY=false` keeps it unready, for rollout tests).
+    pub fn starts_ready(&self) -> bool {
+        self.starts_ready
     }
 
     /// `/readyz` answers 503 until this is set; the server sets it once it

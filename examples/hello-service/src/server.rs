@@ -25,7 +25,7 @@ const LINGER_MAX_BYTES: usize = 1024 * 1024;
 /// address) lets tests bind port 0 and learn the port before serving.
 pub fn serve(listener: TcpListener, app: Arc<App>) -> ! {
     let slots = Arc::new(Slots::new(MAX_CONNECTIONS));
-    app.set_ready(true);
+    app.set_ready(app.starts_ready());
     loop {
         let slot = Slots::acquire(&slots);
         match listener.accept() {

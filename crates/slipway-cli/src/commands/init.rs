@@ -314,8 +314,9 @@ pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
 }
 
 /// What `.gitignore` gets: the state directory (run history, caches, keys) never belongs in
-/// the repository; the configuration beside it (waivers, the secrets allowlist) does.
-const GITIGNORE_LINES: &str = "/.slipway/*\n!/.slipway/waivers.yml\n!/.slipway/secrets-allow.yml\n";
+/// the repository; the configuration beside it (waivers, the secrets allowlist, policies and
+/// their overrides) does.
+const GITIGNORE_LINES: &str = "/.slipway/*\n!/.slipway/waivers.yml\n!/.slipway/secrets-allow.yml\n!/.slipway/policies/\n!/.slipway/policy.yml\n";
 
 fn add_to_gitignore(root: &Path) -> anyhow::Result<()> {
     let path = root.join(".gitignore");

@@ -24,6 +24,7 @@ pub fn generate(args: &KeysGenerateArgs) -> anyhow::Result<Outcome> {
     let key = SigningKey::generate(algorithm)?;
     let written = keyfile::write_key_pair(&key, &passphrase, &args.output, args.force)?;
     let key_id = key.public_key().key_id();
+    super::audit::record_key_generation(&args.state, &key, &written.private_key)?;
     if args.json {
         let report = serde_json::json!({
             "private_key": written.private_key,

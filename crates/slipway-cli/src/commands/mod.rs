@@ -1,6 +1,8 @@
 //! One module per command; each returns an [`Outcome`] or an error for exit code 2.
 
 mod artifact;
+pub mod audit;
+pub mod deliver;
 mod gc;
 mod history;
 mod import;
@@ -8,6 +10,7 @@ mod init;
 mod keys;
 mod lint;
 mod plan;
+pub mod policy;
 mod rebuild;
 mod registry;
 mod rerun;
@@ -55,8 +58,18 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Scan(ScanCommand::Image(args)) => scan::deps(&args, true),
         Command::Scan(ScanCommand::Sarif(args)) => scan::sarif(&args),
         Command::Scan(ScanCommand::Pins(args)) => scan::pins(&args),
+        Command::Scan(ScanCommand::Migrations(args)) => scan::migrations(&args),
         Command::Scan(ScanCommand::All(args)) => scan::all(&args),
         Command::Db(DbCommand::Import(args)) => scan::db_import(&args),
         Command::Db(DbCommand::Status(args)) => scan::db_status(&args),
+        Command::Promote(args) => deliver::promote(&args),
+        Command::Approve(args) => deliver::approve(&args),
+        Command::Rollback(args) => deliver::rollback(&args),
+        Command::Rollout(command) => deliver::rollout(&command),
+        Command::Env(command) => deliver::env(&command),
+        Command::Up(args) => deliver::up(&args),
+        Command::Down(args) => deliver::down(&args),
+        Command::Audit(command) => audit::run(&command),
+        Command::Policy(command) => policy::run(&command),
     }
 }

@@ -178,8 +178,12 @@ pub fn execute(execution: Execution) -> anyhow::Result<Outcome> {
                 .flatten()
                 .any(|(id, job)| id.name == planned.job && job.artifact.is_some())
     });
+    let actor = slipway_audit::Actor::resolve(Some(&execution.root));
+    let audit_state_dir = execution.state_dir.clone();
+    let mut key_generated = None;
     let builder_key = if builds_artifact {
-        let key = slipway_evidence::BuilderKey::load(&execution.state_dir)?;
+        let (key, generated) = super::audit::load_builder_key(&execution.state_dir, &actor)?;
+        key_generated = generated;
         if key.development && !json {
             eprintln!(
                 "note: signing with this machine's development key ({}); set {} (and {}) to sign as a configured builder",
@@ -195,6 +199,9 @@ pub fn execute(execution: Execution) -> anyhow::Result<Outcome> {
     let templates = execution.templates;
     runtime.block_on(async {
         let store = Arc::new(slipway_store::Store::open_in(&execution.state_dir).await?);
+        if let Some(event) = &key_generated {
+            store.append_audit(event).await?;
+        }
         let (interrupt_tx, interrupt_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
@@ -249,6 +256,7 @@ pub fn execute(execution: Execution) -> anyhow::Result<Outcome> {
             masked_paths,
         };
         let facts_state_dir = options.state_dir.clone();
+        let facts_state_dir_for_deploys = options.state_dir.clone();
         let facts_base = (
             options.event.clone(),
             options.pipeline_path.clone(),
@@ -260,6 +268,7 @@ pub fn execute(execution: Execution) -> anyhow::Result<Outcome> {
             options.state_dir.clone(),
         );
         let gate_policy = slipway_scan::GatePolicy::from_pipeline(options.pipeline.gates.as_ref());
+        let deploys = super::deliver::DeployJobs::of(&options.pipeline, &options.repo_root, &options.event.actor);
         let gate_source = (options.repo_root.clone(), options.event.clone(), options.dirty);
         let outcome = slipway_runner::run(options, store.clone()).await?;
         let mut evidence = match (&outcome.artifact, &builder_key) {
@@ -331,6 +340,8 @@ pub fn execute(execution: Execution) -> anyhow::Result<Outcome> {
                 },
             )
             .await?;
+            let digest = outcome.artifact.as_ref().map(|a| a.digest.as_str());
+            super::audit::record_gates(&store, &actor, &outcome.run_id, digest, &report).await?;
             if let (Some(artifact), Some(key)) = (&outcome.artifact, &builder_key)
                 && outcome.status == RunStatus::Success
             {
@@ -350,6 +361,19 @@ pub fn execute(execution: Execution) -> anyhow::Result<Outcome> {
         let gates_failed = gates
             .as_ref()
             .is_some_and(|g| g.verdict == slipway_scan::Verdict::Fail);
+        super::audit::seal(&store, &audit_state_dir, &actor).await;
+        let mut deploy_refused = false;
+        if let Some(artifact) = outcome.artifact.as_ref().filter(|_| outcome.status == RunStatus::Success && !gates_failed) {
+            for deployed in deploys.run(&facts_state_dir_for_deploys, &outcome.jobs, &artifact.digest).await? {
+                deploy_refused |= deployed.status != slipway_delivery::promote::PromoteStatus::Started;
+                super::deliver::report_deploy(&deployed, json)?;
+            }
+            if deploy_refused {
+                store
+                    .set_run_status(&outcome.run_id, "failure", Some("a deploy was refused"))
+                    .await?;
+            }
+        }
         if json {
             if let Some(report) = &gates {
                 let mut line = serde_json::to_value(report)?;
@@ -376,7 +400,7 @@ pub fn execute(execution: Execution) -> anyhow::Result<Outcome> {
             print_summary(&outcome, &evidence, gates.as_ref());
         }
         Ok(match outcome.status {
-            RunStatus::Success if gates_failed => Outcome::Failed,
+            RunStatus::Success if gates_failed || deploy_refused => Outcome::Failed,
             RunStatus::Success => Outcome::Success,
             RunStatus::Failure => Outcome::Failed,
             RunStatus::Cancelled => Outcome::Interrupted,

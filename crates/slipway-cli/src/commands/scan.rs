@@ -3,8 +3,8 @@
 
 use crate::Outcome;
 use crate::cli::{
-    DbImportArgs, DbStatusArgs, ScanAllArgs, ScanFormat, ScanOutputArgs, ScanPathArgs,
-    ScanSarifArgs, ScanSecretsArgs, ScanTargetArgs,
+    DbImportArgs, DbStatusArgs, ScanAllArgs, ScanFormat, ScanMigrationsArgs, ScanOutputArgs,
+    ScanPathArgs, ScanSarifArgs, ScanSecretsArgs, ScanTargetArgs,
 };
 use crate::commands::history::{runtime, state};
 use crate::commands::init::write_atomically;
@@ -471,6 +471,169 @@ pub fn pins(args: &ScanPathArgs) -> anyhow::Result<Outcome> {
         json,
         &slipway_scan::sarif_out::RuleCatalog::default(),
     )
+}
+
+/// The release of a migrations directory: the migrations added since `--base`, else the last.
+fn migration_release(
+    dir: &Path,
+    base: Option<&str>,
+) -> anyhow::Result<slipway_migrations::Release> {
+    let Some(base) = base else {
+        return Ok(slipway_migrations::Release::Last);
+    };
+    let toplevel = slipway_vcs::toplevel(dir).with_context(|| {
+        format!(
+            "--base {base} compares with a git reference, but {} is not in a git repository",
+            dir.display()
+        )
+    })?;
+    let absolute = dir
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", dir.display()))?;
+    let toplevel = toplevel.canonicalize().unwrap_or(toplevel);
+    let inside = absolute.strip_prefix(&toplevel).with_context(|| {
+        format!(
+            "{} is outside the repository at {}",
+            dir.display(),
+            toplevel.display()
+        )
+    })?;
+    Ok(slipway_migrations::Release::since_git_ref(
+        &toplevel, inside, base,
+    )?)
+}
+
+/// `slipway scan migrations`: checks a directory's migrations, judged by `gates.migrations`
+/// and the waivers; findings print as `file:line:col: rule: message` or `{"findings": [...]}`.
+pub fn migrations(args: &ScanMigrationsArgs) -> anyhow::Result<Outcome> {
+    if !args.dir.is_dir() {
+        bail!("{} is not a directory", args.dir.display());
+    }
+    let format = if args.json {
+        if args.output.format == ScanFormat::Sarif {
+            bail!("--json and --format sarif contradict each other; pass one of them");
+        }
+        ScanFormat::Json
+    } else {
+        args.output.format
+    };
+    let now = now()?;
+    let root = repository_root(&args.dir);
+    let release = migration_release(&args.dir, args.base.as_deref())?;
+    let report = slipway_migrations::scan_dir(&args.dir, &release)?;
+    // Waiver ids name files from the repository root, as the run's gate does.
+    let prefix = args
+        .dir
+        .canonicalize()
+        .ok()
+        .zip(root.canonicalize().ok())
+        .and_then(|(dir, root)| {
+            dir.strip_prefix(root)
+                .ok()
+                .map(|inside| inside.to_string_lossy().replace('\\', "/"))
+        })
+        .filter(|inside| !inside.is_empty())
+        .map(|inside| format!("{inside}/"))
+        .unwrap_or_default();
+    let results = one_gate(
+        Gate::Migrations,
+        format!(
+            "{} ({} migrations; release: {}: {})",
+            args.dir.display(),
+            report.migrations,
+            report.release_rule,
+            if report.release.is_empty() {
+                "none".to_string()
+            } else {
+                report.release.join(", ")
+            }
+        ),
+        report.note(),
+        convert::migrations(&report, &prefix),
+    );
+    let gates = judge(&args.output, &root, results, now)?;
+    let decided: Vec<&Decided> = gates.gates.iter().flat_map(|g| &g.findings).collect();
+    let disposition = |finding: &slipway_migrations::Finding| {
+        let id = format!("{}:{prefix}{}:{}", finding.rule, finding.file, finding.line);
+        decided
+            .iter()
+            .find(|d| d.finding.id == id)
+            .map(|d| (d.disposition, d.reason.clone()))
+    };
+    match format {
+        ScanFormat::Json => {
+            let findings: Vec<serde_json::Value> = report
+                .findings
+                .iter()
+                .map(|finding| {
+                    let mut value = serde_json::to_value(finding)?;
+                    if let (Some(object), Some((disposition, reason))) =
+                        (value.as_object_mut(), disposition(finding))
+                    {
+                        object.insert("disposition".into(), serde_json::to_value(disposition)?);
+                        object.insert("reason".into(), reason.into());
+                    }
+                    Ok(value)
+                })
+                .collect::<Result<_, serde_json::Error>>()?;
+            emit(
+                &args.output,
+                &(serde_json::to_string_pretty(&serde_json::json!({ "findings": findings }))?
+                    + "\n"),
+            )?;
+        }
+        ScanFormat::Sarif => emit_report(
+            &args.output,
+            &gates,
+            &slipway_scan::sarif_out::RuleCatalog::default(),
+        )?,
+        ScanFormat::Text => {
+            use std::fmt::Write as _;
+            let mut text = String::new();
+            for finding in &report.findings {
+                let waived = match disposition(finding) {
+                    Some((Disposition::Waived, reason)) => format!(" ({reason})"),
+                    Some((Disposition::Warn, _)) => " (warning)".into(),
+                    _ => String::new(),
+                };
+                let _ = writeln!(
+                    text,
+                    "{}:{}:{}: {}: {}{waived}\n  help: {}",
+                    finding.file,
+                    finding.line,
+                    finding.column,
+                    finding.rule,
+                    finding.message,
+                    finding.help
+                );
+            }
+            emit(&args.output, &text)?;
+            for skipped in &report.skipped {
+                eprintln!("migrations: skipped {}: {}", skipped.path, skipped.reason);
+            }
+            for unchecked in &report.unchecked {
+                eprintln!(
+                    "migrations: not checked {}:{}:{}: {}",
+                    unchecked.file, unchecked.line, unchecked.column, unchecked.reason
+                );
+            }
+            let gate = gates.gates.first();
+            eprintln!(
+                "migrations: {} findings ({} blocking) in {} migrations; release: {} ({}); gate migrations: {}",
+                report.findings.len(),
+                gate.map_or(0, |g| g.count(Disposition::Block)),
+                report.migrations,
+                report.release_rule,
+                if report.release.is_empty() {
+                    "none".to_string()
+                } else {
+                    report.release.join(", ")
+                },
+                gates.verdict.as_str()
+            );
+        }
+    }
+    Ok(outcome(&gates))
 }
 
 pub fn all(args: &ScanAllArgs) -> anyhow::Result<Outcome> {

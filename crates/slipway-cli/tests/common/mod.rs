@@ -61,17 +61,31 @@ pub fn example_repo() -> tempfile::TempDir {
     dir
 }
 
+/// The configuration a repository keeps in `.slipway/` (the rest there is state).
+const SLIPWAY_CONFIG: [&str; 4] = ["waivers.yml", "secrets-allow.yml", "policy.yml", "policies"];
+
+/// Copies a tree without build output; a `.slipway/` inside it keeps only its configuration.
 pub fn copy_tree(from: &Path, to: &Path) {
+    copy_filtered(from, to, false);
+}
+
+fn copy_filtered(from: &Path, to: &Path, config_only: bool) {
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
         let name = entry.file_name();
-        if name == "target" || name == ".slipway" {
+        if name == "target" || (config_only && !SLIPWAY_CONFIG.iter().any(|c| name == *c)) {
+            continue;
+        }
+        if name == ".slipway" && entry.file_type().unwrap().is_dir() {
+            let target = to.join(&name);
+            std::fs::create_dir_all(&target).unwrap();
+            copy_filtered(&entry.path(), &target, true);
             continue;
         }
         let target = to.join(&name);
         if entry.file_type().unwrap().is_dir() {
             std::fs::create_dir_all(&target).unwrap();
-            copy_tree(&entry.path(), &target);
+            copy_filtered(&entry.path(), &target, false);
         } else {
             std::fs::copy(entry.path(), &target).unwrap();
         }

@@ -1,0 +1,60 @@
+//! A decision as evidence: an in-toto statement about the artifact whose predicate is the
+//! [`Decision`], signed with the builder key and attached like every other piece of evidence.
+
+use crate::{Decision, PolicyError};
+use slipway_artifact::Artifacts;
+use slipway_sign::intoto::{ResourceDescriptor, Statement};
+
+/// The evidence kind of a policy decision.
+pub const KIND_POLICY_DECISION: &str = "policy-decision";
+
+/// The predicate type of a policy decision.
+pub const POLICY_DECISION_PREDICATE: &str =
+    "https://slipway.invalid/attestation/policy-decision/v1";
+
+/// The in-toto Statement v1 that records `decision` about the artifact `subject_name` with
+/// `subject_digest` (`sha256:<hex>` or bare hex).
+pub fn decision_statement(
+    decision: &Decision,
+    subject_name: &str,
+    subject_digest: &str,
+) -> serde_json::Value {
+    let hex = subject_digest
+        .strip_prefix("sha256:")
+        .unwrap_or(subject_digest);
+    let statement = Statement::new(
+        vec![ResourceDescriptor::sha256(subject_name, hex)],
+        POLICY_DECISION_PREDICATE,
+        serde_json::to_value(decision).unwrap_or_default(),
+    );
+    serde_json::to_value(statement).unwrap_or_default()
+}
+
+/// Signs `decision` with the builder key and attaches it to the artifact `reference` as
+/// `policy-decision` evidence.
+pub async fn attach_decision(
+    artifacts: &Artifacts,
+    reference: &str,
+    key: &slipway_evidence::BuilderKey,
+    decision: &Decision,
+) -> Result<slipway_store::EvidenceRecord, PolicyError> {
+    let failed = |message: String| PolicyError::Evidence {
+        reference: reference.to_owned(),
+        message,
+    };
+    let inspection = artifacts
+        .inspect(reference)
+        .await
+        .map_err(|error| failed(error.to_string()))?;
+    let predicate = serde_json::to_value(decision).map_err(|error| failed(error.to_string()))?;
+    slipway_evidence::attest::attach(
+        artifacts,
+        &inspection,
+        key,
+        KIND_POLICY_DECISION,
+        POLICY_DECISION_PREDICATE,
+        predicate,
+    )
+    .await
+    .map_err(|error| failed(error.to_string()))
+}
