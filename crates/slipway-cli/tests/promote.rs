@@ -152,6 +152,39 @@ fn production_waits_for_an_approval_that_no_commit_author_may_give() {
     assert_eq!(outcome["status"], "started");
     assert_eq!(outcome["release"]["id"], release.as_str());
 
+    // Every step is in the audit log, in one chain that verifies.
+    let log = slipway(
+        dir.path(),
+        &["audit", "log", "--subject", &release, "--json"],
+        &[],
+    );
+    let log: serde_json::Value = serde_json::from_slice(&log.stdout).unwrap();
+    let actions: Vec<&str> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for action in ["release.created", "release.approved", "rollout.promoted"] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+    let decided = slipway(
+        dir.path(),
+        &["audit", "log", "--subject", &digest, "--json"],
+        &[],
+    );
+    let decided: serde_json::Value = serde_json::from_slice(&decided.stdout).unwrap();
+    let decided: Vec<&str> = decided["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(decided.contains(&"policy.decided"), "{decided:?}");
+    let verified = slipway(dir.path(), &["audit", "verify", "--json"], &[]);
+    let verified: serde_json::Value = serde_json::from_slice(&verified.stdout).unwrap();
+    assert_eq!(verified["ok"], true, "{verified}");
+
     // Approving a release that is no longer waiting is refused with its status.
     let late = slipway(
         dir.path(),

@@ -264,6 +264,7 @@ pub async fn promote(
         policy: None,
     };
     if refused {
+        record_refusal(store, request, &env.name, &digest, &checks.0).await?;
         outcome.checks = checks.0;
         return Ok(outcome);
     }
@@ -408,9 +409,26 @@ pub async fn promote(
         slipway_policy::attach_decision(artifacts, &digest, key, &decision).await?;
     }
     checks.record("policy", decision.allow, crate::decide::describe(&decision));
+    store
+        .append_audit(&slipway_store::AuditEvent::new(
+            request.actor.clone(),
+            "policy.decided",
+            digest.clone(),
+            serde_json::json!({
+                "point": point,
+                "environment": env.name,
+                "allow": decision.allow,
+                "deny": decision.deny.iter().map(|r| &r.rule).collect::<Vec<_>>(),
+                "warn": decision.warn.iter().map(|r| &r.rule).collect::<Vec<_>>(),
+                "bundle_digest": decision.bundle_digest,
+                "input_digest": decision.input_digest,
+            }),
+        ))
+        .await?;
     let allowed = decision.allow;
     outcome.policy = Some(decision);
     if !allowed {
+        record_refusal(store, request, &env.name, &digest, &checks.0).await?;
         outcome.checks = checks.0;
         return Ok(outcome);
     }
@@ -424,6 +442,33 @@ pub async fn promote(
     outcome.checks = checks.0;
     outcome.release = Some(release);
     Ok(outcome)
+}
+
+/// A refused promotion changes nothing, but who asked and why it was refused is recorded.
+async fn record_refusal(
+    store: &Store,
+    request: &PromoteRequest<'_>,
+    environment: &str,
+    digest: &str,
+    checks: &[Check],
+) -> Result<()> {
+    store
+        .append_audit(&slipway_store::AuditEvent::new(
+            request.actor.clone(),
+            "promotion.refused",
+            digest,
+            serde_json::json!({
+                "environment": environment,
+                "kind": request.kind.as_str(),
+                "failed": checks
+                    .iter()
+                    .filter(|c| !c.ok)
+                    .map(|c| serde_json::json!({ "check": c.name, "detail": c.detail }))
+                    .collect::<Vec<_>>(),
+            }),
+        ))
+        .await?;
+    Ok(())
 }
 
 /// Makes `release` the environment's desired state, in one transaction with its event.

@@ -358,6 +358,20 @@ impl Store {
         .bind(release.finished_at)
         .execute(&mut *tx)
         .await?;
+        let event = crate::AuditEvent::new(
+            release.actor.clone(),
+            "release.created",
+            release.id.clone(),
+            serde_json::json!({
+                "environment": release.environment,
+                "digest": release.digest,
+                "kind": release.kind,
+                "status": release.status,
+                "previous_digest": release.previous_digest,
+                "break_glass_reason": release.break_glass_reason,
+            }),
+        );
+        crate::audit::append_in(&mut tx, &event, now).await?;
         tx.commit().await?;
         Ok(release)
     }
@@ -431,7 +445,8 @@ impl Store {
             comment: comment.map(str::to_owned),
             created_at: now_ms(),
         };
-        sqlx::query(
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
             "INSERT INTO approvals (release_id, actor, comment, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (release_id, actor) DO NOTHING",
         )
@@ -439,8 +454,18 @@ impl Store {
         .bind(&approval.actor)
         .bind(&approval.comment)
         .bind(approval.created_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if inserted.rows_affected() > 0 {
+            let event = crate::AuditEvent::new(
+                approval.actor.clone(),
+                "release.approved",
+                approval.release_id.clone(),
+                serde_json::json!({ "comment": approval.comment }),
+            );
+            crate::audit::append_in(&mut tx, &event, approval.created_at).await?;
+        }
+        tx.commit().await?;
         Ok(approval)
     }
 
@@ -526,7 +551,22 @@ impl Store {
                     .state
                     .as_ref()
                     .map_or((0, 0), |s| (s.step, s.weight));
-                Some(write_event(&mut tx, environment, step, weight, event).await?)
+                let written = write_event(&mut tx, environment, step, weight, event).await?;
+                let audit = crate::AuditEvent::new(
+                    written.actor.clone(),
+                    format!("rollout.{}", written.kind),
+                    written.release_id.clone(),
+                    serde_json::json!({
+                        "environment": environment,
+                        "step": step,
+                        "weight": weight,
+                        "release_status": transition.release_status.as_ref().map(|(_, status, _)| status),
+                        "known_bad": transition.known_bad.as_ref().map(|(digest, _)| digest),
+                        "detail": written.detail,
+                    }),
+                );
+                crate::audit::append_in(&mut tx, &audit, written.created_at).await?;
+                Some(written)
             }
             None => None,
         };
@@ -561,17 +601,30 @@ impl Store {
         request: &str,
         actor: &str,
     ) -> Result<bool> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
             "UPDATE environment_state SET request = $1, request_actor = $2, updated_at = $3 \
              WHERE environment = $4",
         )
         .bind(request)
         .bind(actor)
-        .bind(now_ms())
+        .bind(now)
         .bind(environment)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(updated.rows_affected() > 0)
+        if updated.rows_affected() == 0 {
+            return Ok(false);
+        }
+        let event = crate::AuditEvent::new(
+            actor,
+            format!("rollout.{request}-requested"),
+            environment,
+            serde_json::json!({}),
+        );
+        crate::audit::append_in(&mut tx, &event, now).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     pub async fn rollout_events(&self, release_id: &str) -> Result<Vec<RolloutEvent>> {
