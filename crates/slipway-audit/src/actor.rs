@@ -36,6 +36,17 @@ pub enum ActorSource {
     OsUser,
 }
 
+impl ActorSource {
+    /// The name in JSON and in policy inputs: `environment`, `git-config`, `os-user`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorSource::Environment => "environment",
+            ActorSource::GitConfig => "git-config",
+            ActorSource::OsUser => "os-user",
+        }
+    }
+}
+
 impl Actor {
     /// `SLIPWAY_ACTOR` if set, else `git config user.email` of the repository at `repo_dir`
     /// (through `slipway-vcs`, under a timeout), else the OS user.

@@ -13,7 +13,8 @@ use std::process::Command;
 const PIPELINE: &str = "version: 1\njobs:\n  hello:\n    steps: [{ run: echo hello }]\n";
 const ACTOR: &str = "auditor@example.org";
 
-/// A repository whose log holds two runs and a key generation, with the state directory.
+/// A repository whose log holds two runs (the first also records the configuration it ran
+/// under) and a key generation, with the state directory.
 fn filled_log() -> (tempfile::TempDir, PathBuf) {
     let dir = repo(PIPELINE, &[]);
     for _ in 0..2 {
@@ -116,6 +117,9 @@ fn real_actions_are_logged_and_the_log_verifies() {
     assert_eq!(
         actions,
         [
+            "config.changed",
+            "config.changed",
+            "config.changed",
             "run.created",
             "run.finished",
             "gates.evaluated",
@@ -131,19 +135,19 @@ fn real_actions_are_logged_and_the_log_verifies() {
         assert_eq!(entry["seq"], index as i64 + 1);
     }
     assert_eq!(entries[0]["actor"], ACTOR);
-    assert_eq!(entries[1]["details"]["status"], "success");
-    let verdict = entries[2]["details"]["verdict"].as_str().unwrap();
+    assert_eq!(entries[4]["details"]["status"], "success");
+    let verdict = entries[5]["details"]["verdict"].as_str().unwrap();
     assert!(["pass", "warn"].contains(&verdict), "{verdict}");
     assert!(
-        !entries[2]["details"]["gates"]
+        !entries[5]["details"]["gates"]
             .as_array()
             .unwrap()
             .is_empty()
     );
-    assert_eq!(entries[3]["details"]["kind"], "development");
-    assert_eq!(entries[7]["details"]["kind"], "generated");
+    assert_eq!(entries[6]["details"]["kind"], "development");
+    assert_eq!(entries[10]["details"]["kind"], "generated");
     // Without SLIPWAY_ACTOR the repository's git user is the actor.
-    assert_eq!(entries[7]["actor"], "dev@example.org");
+    assert_eq!(entries[10]["actor"], "dev@example.org");
 
     let (_, filtered) = audit(
         dir.path(),
@@ -156,14 +160,14 @@ fn real_actions_are_logged_and_the_log_verifies() {
         .map(|e| e["action"].as_str().unwrap())
         .collect();
     assert_eq!(filtered, ["run.created", "run.finished"]);
-    let run_id = entries[0]["subject"].as_str().unwrap();
+    let run_id = entries[3]["subject"].as_str().unwrap();
     let (_, by_subject) = audit(dir.path(), &["log", "--json", "--subject", run_id]);
     // Created, finished, and gated (a run without an artifact is its own subject).
     assert_eq!(by_subject["entries"].as_array().unwrap().len(), 3);
 
     let report = verify_store(&state);
     assert_eq!(report["ok"], true, "{report}");
-    assert_eq!(report["entries"], 8);
+    assert_eq!(report["entries"], 11);
     assert_eq!(report["first_bad"], Value::Null);
     assert_eq!(report["reason"], Value::Null);
     // One checkpoint per command that appended (each run, the key generation).
@@ -171,7 +175,7 @@ fn real_actions_are_logged_and_the_log_verifies() {
 
     let output = slipway(dir.path(), &["audit", "verify"], &[]);
     assert_eq!(output.status.code(), Some(0));
-    assert!(text(&output.stdout).starts_with("verified: 8 entries"));
+    assert!(text(&output.stdout).starts_with("verified: 11 entries"));
 }
 
 #[test]
@@ -209,9 +213,9 @@ fn tampering_with_the_store_is_caught_at_the_right_entry() {
         ),
         (
             "cut off after the last checkpoint",
-            "DELETE FROM audit_checkpoints WHERE count > 4; DELETE FROM audit_log WHERE seq > 6",
-            7,
-            "head record counts 8",
+            "DELETE FROM audit_checkpoints WHERE count > 7; DELETE FROM audit_log WHERE seq > 8",
+            9,
+            "head record counts 11",
         ),
     ];
     for (name, statements, first_bad, reason) in cases {
@@ -229,7 +233,7 @@ fn tampering_with_the_store_is_caught_at_the_right_entry() {
     let copy = copy_of(&state);
     sql(
         copy.path(),
-        "UPDATE audit_checkpoints SET count = 99 WHERE count = 4",
+        "UPDATE audit_checkpoints SET count = 99 WHERE count = 7",
     );
     let report = verify_store(copy.path());
     assert_eq!(
@@ -260,7 +264,7 @@ fn exports_verify_offline_and_both_verifiers_agree() {
         .lines()
         .map(str::to_owned)
         .collect();
-    assert_eq!(lines.len(), 9);
+    assert_eq!(lines.len(), 12);
     let header: Value = serde_json::from_str(&lines[0]).unwrap();
     assert_eq!(header["checkpoints"].as_array().unwrap().len(), 3);
     assert!(
@@ -288,7 +292,7 @@ fn exports_verify_offline_and_both_verifiers_agree() {
     let report = agree(&export);
     assert_eq!(
         (report["ok"].clone(), report["entries"].clone()),
-        (Value::Bool(true), 8.into())
+        (Value::Bool(true), 11.into())
     );
     assert_eq!(report, {
         let mut store = verify_store(&state);
@@ -349,7 +353,7 @@ fn exports_verify_offline_and_both_verifiers_agree() {
     let report = agree(&partial);
     assert_eq!(
         (report["ok"].clone(), report["entries"].clone()),
-        (Value::Bool(true), 4.into())
+        (Value::Bool(true), 7.into())
     );
 }
 

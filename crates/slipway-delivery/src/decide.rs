@@ -114,6 +114,30 @@ pub fn input(
     input
 }
 
+/// The audit entry of a policy decision about `digest` (in `environment`, for a promotion or
+/// rollback; none for the release decision after a run).
+pub fn decision_event(
+    actor: &str,
+    digest: &str,
+    environment: Option<&str>,
+    decision: &Decision,
+) -> slipway_store::AuditEvent {
+    slipway_store::AuditEvent::new(
+        actor.to_owned(),
+        "policy.decided",
+        digest.to_owned(),
+        serde_json::json!({
+            "point": decision.point,
+            "environment": environment,
+            "allow": decision.allow,
+            "deny": decision.deny.iter().map(|r| &r.rule).collect::<Vec<_>>(),
+            "warn": decision.warn.iter().map(|r| &r.rule).collect::<Vec<_>>(),
+            "bundle_digest": decision.bundle_digest,
+            "input_digest": decision.input_digest,
+        }),
+    )
+}
+
 /// One line for the promotion's `policy` check.
 pub fn describe(decision: &Decision) -> String {
     let reasons = |list: &[slipway_policy::Reason]| {

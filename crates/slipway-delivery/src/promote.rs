@@ -251,7 +251,7 @@ pub async fn promote(
         );
     }
 
-    let refused = checks.0.iter().any(|c| !c.ok);
+    let refused_by_checks = checks.0.iter().any(|c| !c.ok);
     let mut outcome = PromoteOutcome {
         environment: env.name.clone(),
         digest: digest.clone(),
@@ -263,34 +263,15 @@ pub async fn promote(
         break_glass: request.break_glass.clone(),
         policy: None,
     };
-    if refused {
-        record_refusal(store, request, &env.name, &digest, &checks.0).await?;
-        outcome.checks = checks.0;
-        return Ok(outcome);
-    }
 
-    let stable_digest = match state.as_ref().and_then(|s| s.stable_release.as_deref()) {
-        Some(id) => Some(store.release(id).await?.digest),
-        None => None,
-    };
-    let waiting = store
-        .environment_releases(&env.name, 20)
-        .await?
-        .into_iter()
-        .find(|r| r.digest == digest && r.status == "awaiting-approval");
-    let needs_approval = env.approvals_required > 0 && !rollback;
-    let authors = match &waiting {
-        Some(release) => release.commit_authors.clone(),
-        None => {
-            commit_authors(
-                request.repo_dir,
-                stable_digest.as_deref(),
-                artifacts,
-                &record.commit_sha,
-            )
-            .await
-        }
-    };
+    let context = release_context(store, artifacts, &env, &digest, &record, state, request).await?;
+    let ReleaseContext {
+        state,
+        stable_digest,
+        waiting,
+        authors,
+        approvals,
+    } = context;
     let new_release = |status: &str| NewRelease {
         environment: env.name.clone(),
         digest: digest.clone(),
@@ -302,50 +283,22 @@ pub async fn promote(
         commit_authors: authors.clone(),
         config: serde_json::to_value(&env).unwrap_or_default(),
     };
-    let approvals = match &waiting {
-        Some(release) => store.approvals(&release.id).await?,
-        None => Vec::new(),
-    };
     outcome.approvals = approvals.len();
-    if needs_approval {
-        match &request.break_glass {
-            Some(reason) => checks.record(
-                "approvals",
-                true,
-                format!(
+    let needs_approval = env.approvals_required > 0 && !rollback;
+    let approvals_missing = needs_approval
+        && request.break_glass.is_none()
+        && approvals.len() < env.approvals_required as usize;
+    if needs_approval && !approvals_missing {
+        checks.record(
+            "approvals",
+            true,
+            match &request.break_glass {
+                Some(reason) => format!(
                     "{} of {} approvals; skipped by break-glass: {reason}",
                     approvals.len(),
                     env.approvals_required
                 ),
-            ),
-            None if approvals.len() < env.approvals_required as usize => {
-                let release = match waiting {
-                    Some(release) => release,
-                    None => {
-                        store
-                            .create_release(&new_release("awaiting-approval"))
-                            .await?
-                    }
-                };
-                checks.record(
-                    "approvals",
-                    false,
-                    format!(
-                        "{} of {} approvals; approve with `slipway approve {}`",
-                        approvals.len(),
-                        env.approvals_required,
-                        release.id
-                    ),
-                );
-                outcome.status = PromoteStatus::AwaitingApproval;
-                outcome.checks = checks.0;
-                outcome.release = Some(release);
-                return Ok(outcome);
-            }
-            None => checks.record(
-                "approvals",
-                true,
-                format!(
+                None => format!(
                     "{} of {} approvals: {}",
                     approvals.len(),
                     env.approvals_required,
@@ -355,77 +308,91 @@ pub async fn promote(
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
-            ),
-        }
+            },
+        );
     }
 
-    // The policies decide last, over everything gathered: evidence, environment, release,
-    // approvals and history.
-    let point = if rollback {
-        DecisionPoint::Rollback
-    } else {
-        DecisionPoint::Promote
-    };
-    let history = crate::decide::history(
+    // The policies decide every promotion, over everything gathered: evidence, environment,
+    // release, approvals and history — also one the checks above refuse, so the refusal
+    // carries each rule's reason and the decision is on record.
+    let (point, input) = policy_input(
         store,
-        &env,
-        &digest,
-        !known_bad_here.is_empty(),
-        request.now,
-    )
-    .await?;
-    let input = crate::decide::input(
-        facts,
-        point,
         request,
         &env,
-        slipway_policy::input::ReleaseFacts {
-            id: waiting
-                .as_ref()
-                .map_or_else(|| "new".to_owned(), |r| r.id.clone()),
-            commit_authors: authors.clone(),
-        },
+        facts,
+        &digest,
+        !known_bad_here.is_empty(),
+        waiting.as_ref(),
+        &authors,
         &approvals,
-        history,
-    );
-    let mut decision = slipway_policy::evaluate(request.policy, point, &input)?;
-    // Break-glass skips approvals and `--force-known-bad` the known-bad digests, in the
-    // policies as in the checks above; the decision keeps the reasons as warnings.
-    let skipped: Vec<&str> = [
-        (request.break_glass.is_some(), crate::decide::APPROVALS_RULE),
-        (request.force_known_bad, crate::decide::KNOWN_BAD_RULE),
-    ]
-    .into_iter()
-    .filter_map(|(skip, rule)| skip.then_some(rule))
-    .collect();
-    let (waived, kept): (Vec<_>, Vec<_>) = decision
-        .deny
-        .drain(..)
-        .partition(|r| skipped.contains(&r.rule.as_str()));
-    decision.deny = kept;
-    decision.warn.extend(waived);
-    decision.allow = decision.deny.is_empty();
+    )
+    .await?;
+    let decision = decide(request, point, &input)?;
     if let Some(key) = request.key {
         slipway_policy::attach_decision(artifacts, &digest, key, &decision).await?;
     }
-    checks.record("policy", decision.allow, crate::decide::describe(&decision));
     store
-        .append_audit(&slipway_store::AuditEvent::new(
-            request.actor.clone(),
-            "policy.decided",
-            digest.clone(),
-            serde_json::json!({
-                "point": point,
-                "environment": env.name,
-                "allow": decision.allow,
-                "deny": decision.deny.iter().map(|r| &r.rule).collect::<Vec<_>>(),
-                "warn": decision.warn.iter().map(|r| &r.rule).collect::<Vec<_>>(),
-                "bundle_digest": decision.bundle_digest,
-                "input_digest": decision.input_digest,
-            }),
+        .append_audit(&crate::decide::decision_event(
+            &request.actor,
+            &digest,
+            Some(&env.name),
+            &decision,
         ))
         .await?;
-    let allowed = decision.allow;
+    // Missing approvals are something to wait for, not a refusal — unless anything else
+    // refuses the release, in which case nobody is asked to approve it.
+    let only_approvals_denied = decision
+        .deny
+        .iter()
+        .all(|r| r.rule == crate::decide::APPROVALS_RULE);
+    let awaiting = approvals_missing && !refused_by_checks && only_approvals_denied;
+    if approvals_missing && !awaiting {
+        checks.record(
+            "approvals",
+            false,
+            format!(
+                "{} of {} approvals",
+                approvals.len(),
+                env.approvals_required
+            ),
+        );
+    }
+    if awaiting {
+        let release = match waiting {
+            Some(release) => release,
+            None => {
+                store
+                    .create_release(&new_release("awaiting-approval"))
+                    .await?
+            }
+        };
+        checks.record(
+            "approvals",
+            false,
+            format!(
+                "{} of {} approvals; approve with `slipway approve {}`",
+                approvals.len(),
+                env.approvals_required,
+                release.id
+            ),
+        );
+        checks.record(
+            "policy",
+            true,
+            format!(
+                "nothing else denied; {} waits for the approvals (policy bundle {})",
+                crate::decide::APPROVALS_RULE,
+                short(&decision.bundle_digest)
+            ),
+        );
+        outcome.policy = Some(decision);
+        outcome.status = PromoteStatus::AwaitingApproval;
+        outcome.checks = checks.0;
+        outcome.release = Some(release);
+        return Ok(outcome);
+    }
+    checks.record("policy", decision.allow, crate::decide::describe(&decision));
+    let allowed = decision.allow && !refused_by_checks;
     outcome.policy = Some(decision);
     if !allowed {
         record_refusal(store, request, &env.name, &digest, &checks.0).await?;
@@ -442,6 +409,155 @@ pub async fn promote(
     outcome.checks = checks.0;
     outcome.release = Some(release);
     Ok(outcome)
+}
+
+/// What delivery knows about a release of the digest here, read without changing anything.
+struct ReleaseContext {
+    state: Option<EnvironmentState>,
+    stable_digest: Option<String>,
+    /// A release of this digest here that waits for approvals.
+    waiting: Option<Release>,
+    authors: Vec<String>,
+    approvals: Vec<slipway_store::Approval>,
+}
+
+async fn release_context(
+    store: &Store,
+    artifacts: &Artifacts,
+    env: &EnvironmentConfig,
+    digest: &str,
+    record: &slipway_store::ArtifactRecord,
+    state: Option<EnvironmentState>,
+    request: &PromoteRequest<'_>,
+) -> Result<ReleaseContext> {
+    let stable_digest = match state.as_ref().and_then(|s| s.stable_release.as_deref()) {
+        Some(id) => Some(store.release(id).await?.digest),
+        None => None,
+    };
+    let waiting = store
+        .environment_releases(&env.name, 20)
+        .await?
+        .into_iter()
+        .find(|r| r.digest == digest && r.status == "awaiting-approval");
+    let authors = match &waiting {
+        Some(release) => release.commit_authors.clone(),
+        None => {
+            commit_authors(
+                request.repo_dir,
+                stable_digest.as_deref(),
+                artifacts,
+                &record.commit_sha,
+            )
+            .await
+        }
+    };
+    let approvals = match &waiting {
+        Some(release) => store.approvals(&release.id).await?,
+        None => Vec::new(),
+    };
+    Ok(ReleaseContext {
+        state,
+        stable_digest,
+        waiting,
+        authors,
+        approvals,
+    })
+}
+
+/// The policy input of this promotion (or rollback) and its decision point.
+#[allow(clippy::too_many_arguments)]
+async fn policy_input(
+    store: &Store,
+    request: &PromoteRequest<'_>,
+    env: &EnvironmentConfig,
+    facts: slipway_policy::EvidenceFacts,
+    digest: &str,
+    known_bad: bool,
+    waiting: Option<&Release>,
+    authors: &[String],
+    approvals: &[slipway_store::Approval],
+) -> Result<(DecisionPoint, slipway_policy::Input)> {
+    let point = if request.kind == ReleaseKind::Rollback {
+        DecisionPoint::Rollback
+    } else {
+        DecisionPoint::Promote
+    };
+    let history = crate::decide::history(store, env, digest, known_bad, request.now).await?;
+    let input = crate::decide::input(
+        facts,
+        point,
+        request,
+        env,
+        slipway_policy::input::ReleaseFacts {
+            id: waiting.map_or_else(|| "new".to_owned(), |r| r.id.clone()),
+            commit_authors: authors.to_vec(),
+        },
+        approvals,
+        history,
+    );
+    Ok((point, input))
+}
+
+/// Evaluates the policies; break-glass skips the approvals rule and `--force-known-bad` the
+/// known-bad rule, in the policies as in the checks, and the decision keeps their reasons as
+/// warnings.
+fn decide(
+    request: &PromoteRequest<'_>,
+    point: DecisionPoint,
+    input: &slipway_policy::Input,
+) -> Result<slipway_policy::Decision> {
+    let mut decision = slipway_policy::evaluate(request.policy, point, input)?;
+    let skipped: Vec<&str> = [
+        (request.break_glass.is_some(), crate::decide::APPROVALS_RULE),
+        (request.force_known_bad, crate::decide::KNOWN_BAD_RULE),
+    ]
+    .into_iter()
+    .filter_map(|(skip, rule)| skip.then_some(rule))
+    .collect();
+    let (waived, kept): (Vec<_>, Vec<_>) = decision
+        .deny
+        .drain(..)
+        .partition(|r| skipped.contains(&r.rule.as_str()));
+    decision.deny = kept;
+    decision.warn.extend(waived);
+    decision.allow = decision.deny.is_empty();
+    Ok(decision)
+}
+
+/// The decision a promotion of `request.reference` to `request.environment` would get now,
+/// and its input, without recording anything: `slipway policy eval --artifact --env`.
+pub async fn explain(
+    artifacts: &Artifacts,
+    trust: &TrustPolicy,
+    pipeline: &Pipeline,
+    request: &PromoteRequest<'_>,
+) -> Result<(slipway_policy::Input, slipway_policy::Decision)> {
+    let store = artifacts.index();
+    let env = config::resolve(pipeline, &request.environment)?;
+    let record = artifacts.resolve(&request.reference).await?;
+    let digest = record.digest.clone();
+    let facts = slipway_policy::collect_evidence(artifacts, &digest, trust).await?;
+    let known_bad = store
+        .known_bad(&env.name)
+        .await?
+        .iter()
+        .any(|k| k.digest == digest);
+    let state = store.environment_state(&env.name).await?;
+    let context = release_context(store, artifacts, &env, &digest, &record, state, request).await?;
+    let (point, input) = policy_input(
+        store,
+        request,
+        &env,
+        facts,
+        &digest,
+        known_bad,
+        context.waiting.as_ref(),
+        &context.authors,
+        &context.approvals,
+    )
+    .await?;
+    let decision = decide(request, point, &input)?;
+    Ok((input, decision))
 }
 
 /// A refused promotion changes nothing, but who asked and why it was refused is recorded.

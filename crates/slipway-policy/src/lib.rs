@@ -26,7 +26,8 @@ pub use input::Input;
 pub use overrides::{Level, Overrides};
 pub use set::{EVALUATION_TIME_LIMIT, Module, POLICY_DIR, PolicySet, RuleInfo};
 pub use statement::{
-    KIND_POLICY_DECISION, POLICY_DECISION_PREDICATE, attach_decision, decision_statement,
+    KIND_POLICY_DECISION, POLICY_DECISION_PREDICATE, attach_decision, decide_release,
+    decision_statement,
 };
 pub use testing::{TestOutcome, TestReport, TestResult, run_tests};
 

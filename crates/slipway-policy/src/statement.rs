@@ -58,3 +58,24 @@ pub async fn attach_decision(
     .await
     .map_err(|error| failed(error.to_string()))
 }
+
+/// The release decision after a run — may this artifact be released at all? Gathers the
+/// artifact's evidence, evaluates the `release` decision point and, with a key, signs the
+/// decision onto the artifact.
+pub async fn decide_release(
+    artifacts: &Artifacts,
+    reference: &str,
+    trust: &slipway_sign::TrustPolicy,
+    set: &crate::PolicySet,
+    actor: crate::input::Actor,
+    time: String,
+    key: Option<&slipway_evidence::BuilderKey>,
+) -> Result<Decision, PolicyError> {
+    let facts = crate::collect_evidence(artifacts, reference, trust).await?;
+    let input = facts.into_input(crate::DecisionPoint::Release, time, actor);
+    let decision = crate::evaluate(set, crate::DecisionPoint::Release, &input)?;
+    if let Some(key) = key {
+        attach_decision(artifacts, reference, key, &decision).await?;
+    }
+    Ok(decision)
+}

@@ -156,7 +156,7 @@ fn verify(args: &AuditVerifyArgs) -> anyhow::Result<Outcome> {
     })
 }
 
-/// Verifies the store's whole log, page by page.
+/// Verifies the store's whole log, checking one page while the store reads the next.
 pub(crate) async fn verify_store(
     store: &Store,
     trusted: &[PublicKey],
@@ -169,17 +169,12 @@ pub(crate) async fn verify_store(
         .collect();
     let mut verifier = ChainVerifier::new(Anchor::genesis(), checkpoints, trusted);
     verifier.expect_count(store.audit_head_record().await?, "the store's head record");
-    let mut after = 0;
-    while !verifier.failed() {
-        let page = store.audit_page(after, PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        for entry in &page {
-            if !verifier.push(entry) {
-                break;
-            }
-        }
+    if verifier.failed() {
+        return Ok(verifier.finish());
     }
+    let verifier = store
+        .scan_audit(0, PAGE, verifier, |verifier, entry| verifier.push(entry))
+        .await?;
     Ok(verifier.finish())
 }
 
@@ -540,3 +535,79 @@ pub(crate) fn record_key_generation(
         anyhow::Ok(())
     })
 }
+
+/// A piece of configuration whose changes the audit log records: what it is and the digest
+/// of its content now.
+pub(crate) struct ConfigItem {
+    pub name: String,
+    pub digest: String,
+}
+
+/// The configuration a run or a promotion acts under: the pipeline file, the policy bundle
+/// (built-in pack, `.slipway/policies`, `.slipway/policy.yml`) and the waivers file.
+pub(crate) fn config_items(
+    root: &Path,
+    pipeline_path: &str,
+    pipeline_sha256: &str,
+    policy: Option<&slipway_policy::PolicySet>,
+) -> Vec<ConfigItem> {
+    let mut items = vec![ConfigItem {
+        name: pipeline_path.to_owned(),
+        digest: format!("sha256:{pipeline_sha256}"),
+    }];
+    if let Some(set) = policy {
+        items.push(ConfigItem {
+            name: slipway_policy::POLICY_DIR.to_owned(),
+            digest: set.digest(),
+        });
+    }
+    let waivers = std::fs::read(root.join(slipway_scan::WAIVERS_FILE))
+        .map(|bytes| format!("sha256:{}", slipway_pipeline::digest::sha256_hex(&bytes)))
+        .unwrap_or_else(|_| "absent".to_owned());
+    items.push(ConfigItem {
+        name: slipway_scan::WAIVERS_FILE.to_owned(),
+        digest: waivers,
+    });
+    items
+}
+
+/// `config.changed` for each item whose digest differs from the one the log last recorded
+/// for it (the first use of a configuration counts as a change). Configuration lives in the
+/// repository, so the log records when a new one first took effect, and under which commit.
+pub(crate) async fn record_config_changes(
+    store: &Store,
+    actor: &Actor,
+    items: &[ConfigItem],
+    commit: Option<&str>,
+) -> anyhow::Result<()> {
+    for item in items {
+        let subject = format!("config:{}", item.name);
+        let last = store
+            .audit_entries(&AuditFilter {
+                subject: Some(subject.clone()),
+                action: Some(CONFIG_CHANGED.to_owned()),
+                limit: Some(1),
+                newest_first: true,
+                ..Default::default()
+            })
+            .await?;
+        let previous = last
+            .first()
+            .and_then(|e| e.details.get("digest"))
+            .and_then(|d| d.as_str())
+            .map(str::to_owned);
+        if previous.as_deref() == Some(item.digest.as_str()) {
+            continue;
+        }
+        let details = json!({
+            "digest": item.digest,
+            "previous": previous,
+            "commit": commit,
+        });
+        record(store, actor, CONFIG_CHANGED, &subject, details).await?;
+    }
+    Ok(())
+}
+
+/// The action of a configuration change.
+const CONFIG_CHANGED: &str = "config.changed";

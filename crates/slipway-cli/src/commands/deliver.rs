@@ -102,18 +102,10 @@ pub struct UpArgs {
 /// and where the name came from. Not a security boundary: anyone can set these.
 fn actor(repo: &Path) -> (String, String) {
     let actor = slipway_audit::Actor::resolve(Some(repo));
-    let source = serde_json::to_value(actor.source)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    (actor.name, source)
+    (actor.name, actor.source.as_str().to_owned())
 }
 
-/// The repository's policies (built-in pack, `.slipway/policies`, `.slipway/policy.yml`).
-fn policies(root: &Path) -> anyhow::Result<slipway_policy::PolicySet> {
-    let overrides = slipway_policy::Overrides::load(root)?;
-    Ok(slipway_policy::PolicySet::load(root, &overrides)?)
-}
+use crate::commands::policy::load_set as policies;
 
 struct Repo {
     file: PipelineFile,
@@ -146,6 +138,14 @@ fn context(common: &Common) -> anyhow::Result<Repo> {
 fn trust(common: &Common, state_dir: &Path) -> anyhow::Result<slipway_sign::TrustPolicy> {
     Ok(match &common.policy {
         Some(path) => slipway_sign::TrustPolicy::load(path)?,
+        None => slipway_evidence::keys::local_trust(state_dir)?,
+    })
+}
+
+/// The trust policy of a run's own decisions: `SLIPWAY_TRUST_POLICY`, else this machine's keys.
+pub fn trust_of_state(state_dir: &Path) -> anyhow::Result<slipway_sign::TrustPolicy> {
+    Ok(match std::env::var_os("SLIPWAY_TRUST_POLICY") {
+        Some(path) => slipway_sign::TrustPolicy::load(Path::new(&path))?,
         None => slipway_evidence::keys::local_trust(state_dir)?,
     })
 }
@@ -185,6 +185,41 @@ fn print_outcome(outcome: &PromoteOutcome, json: bool) -> anyhow::Result<Outcome
     Ok(match outcome.status {
         PromoteStatus::Started => Outcome::Success,
         _ => Outcome::Failed,
+    })
+}
+
+/// The decision a promotion of `artifact` to `environment` would get now, and its input;
+/// nothing is recorded (`slipway policy eval --artifact --env`).
+pub fn explain(
+    common: &Common,
+    artifact: &str,
+    environment: &str,
+) -> anyhow::Result<(slipway_policy::Input, slipway_policy::Decision)> {
+    let ctx = context(common)?;
+    let trust = trust(common, &ctx.state_dir)?;
+    let (actor, actor_source) = actor(&ctx.file.root);
+    let policy = policies(&ctx.file.root)?;
+    runtime()?.block_on(async {
+        let artifacts = slipway_artifact::Artifacts::open_in(&ctx.state_dir).await?;
+        Ok(slipway_delivery::promote::explain(
+            &artifacts,
+            &trust,
+            &ctx.pipeline,
+            &PromoteRequest {
+                environment: environment.to_owned(),
+                reference: artifact.to_owned(),
+                actor,
+                kind: ReleaseKind::Promote,
+                break_glass: None,
+                force_known_bad: false,
+                repo_dir: &ctx.file.root,
+                now: now(),
+                policy: &policy,
+                key: None,
+                actor_source,
+            },
+        )
+        .await?)
     })
 }
 
@@ -537,10 +572,7 @@ impl DeployJobs {
         let Some(pipeline) = &self.pipeline else {
             return Ok(Vec::new());
         };
-        let trust = match std::env::var_os("SLIPWAY_TRUST_POLICY") {
-            Some(path) => slipway_sign::TrustPolicy::load(Path::new(&path))?,
-            None => slipway_evidence::keys::local_trust(state_dir)?,
-        };
+        let trust = trust_of_state(state_dir)?;
         let artifacts = slipway_artifact::Artifacts::open_in(state_dir).await?;
         let policy = policies(&self.root)?;
         let key = slipway_evidence::BuilderKey::load(state_dir)?;

@@ -25,16 +25,37 @@ pub enum PolicyCommand {
 }
 
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("subject").required(true).args(["input", "artifact"])))]
 pub struct PolicyEvalArgs {
     /// The input document (JSON; docs/policy.md describes it).
     #[arg(long, value_name = "FILE")]
-    pub input: PathBuf,
-    /// The decision point (default: the input's `decision`).
-    #[arg(long, value_name = "release|promote|rollback")]
+    pub input: Option<PathBuf>,
+    /// Decide a promotion of this artifact (digest, unique prefix or tag) to `--env` as
+    /// `slipway promote` would now, from its evidence and the environment's state; nothing is
+    /// recorded.
+    #[arg(
+        long,
+        value_name = "DIGEST",
+        requires = "env",
+        conflicts_with = "input"
+    )]
+    pub artifact: Option<String>,
+    /// The environment of `--artifact`.
+    #[arg(long, value_name = "ENV", requires = "artifact")]
+    pub env: Option<String>,
+    /// The decision point (default: the input's `decision`; `promote` for `--artifact`).
+    #[arg(
+        long,
+        value_name = "release|promote|rollback",
+        conflicts_with = "artifact"
+    )]
     pub point: Option<DecisionPoint>,
-    /// Print the decision as JSON.
+    /// Print the input document too (`--json`: `{"input": ..., "decision": ...}`).
     #[arg(long)]
-    pub json: bool,
+    pub show_input: bool,
+    /// The pipeline file, state directory and trust policy of `--artifact`.
+    #[command(flatten)]
+    pub delivery: crate::commands::deliver::Common,
     #[command(flatten)]
     pub repo: RepoArg,
 }
@@ -96,17 +117,36 @@ pub fn load_set(root: &Path) -> anyhow::Result<PolicySet> {
 }
 
 fn eval(args: &PolicyEvalArgs) -> anyhow::Result<Outcome> {
-    let root = repo_root(&args.repo)?;
-    let text = std::fs::read_to_string(&args.input)
-        .with_context(|| format!("cannot read {}", args.input.display()))?;
-    let input = Input::from_json(&args.input.display().to_string(), &text)?;
-    let set = load_set(&root)?;
-    let point = args.point.unwrap_or(input.decision);
-    let decision = evaluate(&set, point, &input)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&decision)?);
-    } else {
-        print!("{}", explain(&decision, &input.artifact.digest));
+    let (input, decision) = match (&args.input, &args.artifact, &args.env) {
+        (Some(path), _, _) => {
+            let root = repo_root(&args.repo)?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let input = Input::from_json(&path.display().to_string(), &text)?;
+            let set = load_set(&root)?;
+            let point = args.point.unwrap_or(input.decision);
+            let decision = evaluate(&set, point, &input)?;
+            (input, decision)
+        }
+        (None, Some(artifact), Some(env)) => {
+            crate::commands::deliver::explain(&args.delivery, artifact, env)?
+        }
+        _ => anyhow::bail!("give --input FILE, or --artifact DIGEST with --env ENV"),
+    };
+    match (args.delivery.json, args.show_input) {
+        (true, true) => println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "input": input, "decision": decision })
+            )?
+        ),
+        (true, false) => println!("{}", serde_json::to_string_pretty(&decision)?),
+        (false, show_input) => {
+            if show_input {
+                println!("{}", serde_json::to_string_pretty(&input)?);
+            }
+            print!("{}", explain(&decision, &input.artifact.digest));
+        }
     }
     Ok(if decision.allow {
         Outcome::Success
@@ -139,6 +179,26 @@ fn explain(decision: &Decision, digest: &str) -> String {
     }
     out.push_str(&format!("bundle digest: {}\n", decision.bundle_digest));
     out.push_str(&format!("input digest:  {}\n", decision.input_digest));
+    out
+}
+
+/// The decision in a few lines for a run's summary: the verdict and each reason.
+pub fn summary(decision: &Decision) -> String {
+    let mut out = format!(
+        "policy {} {}: {} denied, {} warned (`slipway policy rules` explains each rule)\n",
+        decision.point,
+        if decision.allow { "allow" } else { "DENY" },
+        decision.deny.len(),
+        decision.warn.len(),
+    );
+    for (mark, reason) in decision
+        .deny
+        .iter()
+        .map(|r| ("✗", r))
+        .chain(decision.warn.iter().map(|r| ("!", r)))
+    {
+        out.push_str(&format!("  {mark} {}: {}\n", reason.rule, reason.message));
+    }
     out
 }
 

@@ -269,6 +269,15 @@ pub fn execute(execution: Execution) -> anyhow::Result<Outcome> {
         );
         let gate_policy = slipway_scan::GatePolicy::from_pipeline(options.pipeline.gates.as_ref());
         let deploys = super::deliver::DeployJobs::of(&options.pipeline, &options.repo_root, &options.event.actor);
+        // Loaded before the run, so a broken policy fails fast instead of after the build.
+        let release_policy = super::policy::load_set(&options.repo_root)?;
+        let config = super::audit::config_items(
+            &options.repo_root,
+            &options.pipeline_path,
+            &options.pipeline_sha256,
+            Some(&release_policy),
+        );
+        super::audit::record_config_changes(&store, &actor, &config, Some(&options.event.sha)).await?;
         let gate_source = (options.repo_root.clone(), options.event.clone(), options.dirty);
         let outcome = slipway_runner::run(options, store.clone()).await?;
         let mut evidence = match (&outcome.artifact, &builder_key) {
@@ -361,9 +370,44 @@ pub fn execute(execution: Execution) -> anyhow::Result<Outcome> {
         let gates_failed = gates
             .as_ref()
             .is_some_and(|g| g.verdict == slipway_scan::Verdict::Fail);
+        // The release decision: may this artifact be released at all?
+        let release_decision = match (&outcome.artifact, &builder_key) {
+            (Some(artifact), Some(key)) if outcome.status == RunStatus::Success && !gates_failed => {
+                let artifacts = slipway_artifact::Artifacts::open_in(&facts_state_dir_for_deploys).await?;
+                let trust = super::deliver::trust_of_state(&facts_state_dir_for_deploys)?;
+                let decision = slipway_policy::decide_release(
+                    &artifacts,
+                    &artifact.digest,
+                    &trust,
+                    &release_policy,
+                    slipway_policy::input::Actor {
+                        name: actor.name.clone(),
+                        source: actor.source.as_str().to_owned(),
+                    },
+                    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    Some(key),
+                )
+                .await?;
+                store
+                    .append_audit(&slipway_delivery::decide::decision_event(&actor.name, &artifact.digest, None, &decision))
+                    .await?;
+                if !decision.allow {
+                    store
+                        .set_run_status(&outcome.run_id, "failure", Some("the release policy denied the artifact"))
+                        .await?;
+                }
+                Some(decision)
+            }
+            _ => None,
+        };
+        let release_denied = release_decision.as_ref().is_some_and(|d| !d.allow);
         super::audit::seal(&store, &audit_state_dir, &actor).await;
         let mut deploy_refused = false;
-        if let Some(artifact) = outcome.artifact.as_ref().filter(|_| outcome.status == RunStatus::Success && !gates_failed) {
+        if let Some(artifact) = outcome
+            .artifact
+            .as_ref()
+            .filter(|_| outcome.status == RunStatus::Success && !gates_failed && !release_denied)
+        {
             for deployed in deploys.run(&facts_state_dir_for_deploys, &outcome.jobs, &artifact.digest).await? {
                 deploy_refused |= deployed.status != slipway_delivery::promote::PromoteStatus::Started;
                 super::deliver::report_deploy(&deployed, json)?;
@@ -383,6 +427,14 @@ pub fn execute(execution: Execution) -> anyhow::Result<Outcome> {
                 }
                 println!("{line}");
             }
+            if let Some(decision) = &release_decision {
+                let mut line = serde_json::to_value(decision)?;
+                if let Some(object) = line.as_object_mut() {
+                    object.insert("event".into(), "release_decision".into());
+                    object.insert("run_id".into(), outcome.run_id.clone().into());
+                }
+                println!("{line}");
+            }
             if let Some(artifact) = &outcome.artifact {
                 println!(
                     "{}",
@@ -397,10 +449,10 @@ pub fn execute(execution: Execution) -> anyhow::Result<Outcome> {
                 );
             }
         } else {
-            print_summary(&outcome, &evidence, gates.as_ref());
+            print_summary(&outcome, &evidence, gates.as_ref(), release_decision.as_ref());
         }
         Ok(match outcome.status {
-            RunStatus::Success if gates_failed || deploy_refused => Outcome::Failed,
+            RunStatus::Success if gates_failed || release_denied || deploy_refused => Outcome::Failed,
             RunStatus::Success => Outcome::Success,
             RunStatus::Failure => Outcome::Failed,
             RunStatus::Cancelled => Outcome::Interrupted,
@@ -547,6 +599,7 @@ fn print_summary(
     outcome: &slipway_runner::RunOutcome,
     evidence: &[slipway_store::EvidenceRecord],
     gates: Option<&slipway_scan::GateReport>,
+    release_decision: Option<&slipway_policy::Decision>,
 ) {
     let width = outcome
         .jobs
@@ -608,14 +661,16 @@ fn print_summary(
         eprintln!();
         eprint!("{}", crate::commands::scan::render_report(report));
     }
-    let status = match gates {
-        Some(report)
-            if report.verdict == slipway_scan::Verdict::Fail
-                && outcome.status == RunStatus::Success =>
-        {
-            "failure (security gates)"
-        }
-        _ => outcome.status.as_str(),
+    if let Some(decision) = release_decision {
+        eprintln!();
+        eprint!("{}", crate::commands::policy::summary(decision));
+    }
+    let gates_failed = gates.is_some_and(|report| report.verdict == slipway_scan::Verdict::Fail);
+    let release_denied = release_decision.is_some_and(|d| !d.allow);
+    let status = match outcome.status {
+        RunStatus::Success if gates_failed => "failure (security gates)",
+        RunStatus::Success if release_denied => "failure (release policy)",
+        status => status.as_str(),
     };
     eprintln!();
     eprintln!(
