@@ -24,6 +24,19 @@ pub enum Outcome {
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    if !matches!(
+        cli.command,
+        cli::Command::Run(_) | cli::Command::Rerun(_) | cli::Command::Up(_)
+    ) {
+        // A command that only reports ends quietly when its reader goes away
+        // (`slipway audit log | head`), as Unix tools do, instead of failing to print. The
+        // commands that run jobs and serve traffic keep ignoring SIGPIPE: a closed pipe or
+        // socket there is an error to handle, not a reason to die.
+        // SAFETY: called first thing, before any thread exists; SIG_DFL is a valid handler.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     match commands::run(cli) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),

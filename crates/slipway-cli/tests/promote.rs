@@ -74,16 +74,23 @@ fn the_previous_environment_must_have_the_digest_first() {
             .contains("has not been released successfully to dev"),
         "{check}"
     );
-    // The verification, the gates and the freeze passed: only the order refused it.
-    assert_eq!(
-        outcome["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|c| c["ok"] == false)
-            .count(),
-        1
-    );
+    // The verification, the gates and the freeze passed: only the order refused it, in the
+    // checks and in the policies (SLW-P009, the previous environment's rule).
+    let failed: Vec<&str> = outcome["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["previous-environment", "policy"]);
+    let denied: Vec<&str> = outcome["policy"]["deny"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(denied, ["SLW-P009"]);
 
     let (code, outcome, _) = promote(dir.path(), &[&digest, "--to", "dev"], "dev@example.org");
     assert_eq!(code, 0, "{outcome:#}");

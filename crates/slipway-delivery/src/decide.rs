@@ -76,6 +76,12 @@ pub async fn history(
     })
 }
 
+/// Whether `actor` authored a commit of the release (`authors` are lowercase emails).
+pub fn is_author(authors: &[String], actor: &str) -> bool {
+    let actor = actor.trim().to_lowercase();
+    authors.contains(&actor)
+}
+
 /// The whole input of one decision.
 pub fn input(
     facts: EvidenceFacts,
@@ -89,9 +95,7 @@ pub fn input(
     let approvals = approvals
         .iter()
         .map(|a| Approval {
-            is_commit_author: release
-                .commit_authors
-                .contains(&a.actor.trim().to_lowercase()),
+            is_commit_author: is_author(&release.commit_authors, &a.actor),
             actor: a.actor.clone(),
             at: rfc3339(a.created_at),
             comment: a.comment.clone(),

@@ -283,26 +283,38 @@ pub async fn promote(
         commit_authors: authors.clone(),
         config: serde_json::to_value(&env).unwrap_or_default(),
     };
-    outcome.approvals = approvals.len();
+    // With `exclude-author`, an approval by a commit author does not count (it may have been
+    // given before the environment asked for that): the same rule as SLW-P007.
+    let counted: Vec<&slipway_store::Approval> = approvals
+        .iter()
+        .filter(|a| !(env.exclude_author && crate::decide::is_author(&authors, &a.actor)))
+        .collect();
+    let ignored = approvals.len() - counted.len();
+    let ignored_note = if ignored > 0 {
+        format!(" ({ignored} by a commit author, not counted: exclude-author)")
+    } else {
+        String::new()
+    };
+    outcome.approvals = counted.len();
     let needs_approval = env.approvals_required > 0 && !rollback;
     let approvals_missing = needs_approval
         && request.break_glass.is_none()
-        && approvals.len() < env.approvals_required as usize;
+        && counted.len() < env.approvals_required as usize;
     if needs_approval && !approvals_missing {
         checks.record(
             "approvals",
             true,
             match &request.break_glass {
                 Some(reason) => format!(
-                    "{} of {} approvals; skipped by break-glass: {reason}",
-                    approvals.len(),
+                    "{} of {} approvals{ignored_note}; skipped by break-glass: {reason}",
+                    counted.len(),
                     env.approvals_required
                 ),
                 None => format!(
-                    "{} of {} approvals: {}",
-                    approvals.len(),
+                    "{} of {} approvals: {}{ignored_note}",
+                    counted.len(),
                     env.approvals_required,
-                    approvals
+                    counted
                         .iter()
                         .map(|a| a.actor.as_str())
                         .collect::<Vec<_>>()
@@ -351,8 +363,8 @@ pub async fn promote(
             "approvals",
             false,
             format!(
-                "{} of {} approvals",
-                approvals.len(),
+                "{} of {} approvals{ignored_note}",
+                counted.len(),
                 env.approvals_required
             ),
         );
@@ -370,21 +382,13 @@ pub async fn promote(
             "approvals",
             false,
             format!(
-                "{} of {} approvals; approve with `slipway approve {}`",
-                approvals.len(),
+                "{} of {} approvals{ignored_note}; approve with `slipway approve {}`",
+                counted.len(),
                 env.approvals_required,
                 release.id
             ),
         );
-        checks.record(
-            "policy",
-            true,
-            format!(
-                "nothing else denied; {} waits for the approvals (policy bundle {})",
-                crate::decide::APPROVALS_RULE,
-                short(&decision.bundle_digest)
-            ),
-        );
+        checks.record("policy", decision.allow, crate::decide::describe(&decision));
         outcome.policy = Some(decision);
         outcome.status = PromoteStatus::AwaitingApproval;
         outcome.checks = checks.0;
@@ -766,8 +770,7 @@ pub async fn approve(
         });
     }
     let env = config::resolve(pipeline, &release.environment)?;
-    let normalized = actor.trim().to_lowercase();
-    if env.exclude_author && release.commit_authors.contains(&normalized) {
+    if env.exclude_author && crate::decide::is_author(&release.commit_authors, actor) {
         return Err(DeliveryError::AuthorMayNotApprove {
             actor: actor.to_owned(),
             id: release.id,

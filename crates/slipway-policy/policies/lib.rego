@@ -14,6 +14,14 @@ own_reports := [scan | some scan in gate_reports; scan.subject == digest]
 
 foreign_subjects := sort({scan.subject | some scan in gate_reports; scan.subject != digest})
 
+# Evidence of one of `kinds` is attached, but no trusted key signed it: its statement was never
+# read, so it counts as absent — and the reason says it is there.
+attached_untrusted(kinds) if {
+	some signature in input.signatures
+	signature.kind in kinds
+	signature.trusted != true
+}
+
 gate_passed(gate) if {
 	some scan in own_reports
 	scan.gates[gate] in {"pass", "warn"}
@@ -23,6 +31,13 @@ gate_passed(gate) if {
 scan_reasons(gate, label) := {sprintf("no security-gates report is attached to %s, so its %s was never recorded", [digest, label])} if {
 	count(own_reports) == 0
 	count(foreign_subjects) == 0
+	not attached_untrusted({"security-gates"})
+}
+
+scan_reasons(gate, label) := {sprintf("a security-gates report is attached to %s, but no trusted key signed it, so its %s was never recorded", [digest, label])} if {
+	count(own_reports) == 0
+	count(foreign_subjects) == 0
+	attached_untrusted({"security-gates"})
 }
 
 scan_reasons(gate, label) := {sprintf("the attached security-gates reports are for %s, not for %s: its %s was never recorded", [concat(", ", foreign_subjects), digest, label])} if {
@@ -37,7 +52,8 @@ scan_reasons(gate, label) := {reason | some scan in own_reports; reason := gate_
 
 scan_reasons(gate, _) := set() if gate_passed(gate)
 
-gate_problem(scan, gate, label) := sprintf("the %s of %s failed (the report has %d blocking finding(s))", [label, digest, scan.counts.block]) if {
+# The report counts blocking findings over all its gates, not per gate.
+gate_problem(scan, gate, label) := sprintf("the %s of %s failed (the report has %d blocking finding(s) across all its gates)", [label, digest, scan.counts.block]) if {
 	scan.gates[gate] == "fail"
 }
 

@@ -21,7 +21,14 @@ names_digest if {
 
 deny contains msg if {
 	not present
+	not lib.attached_untrusted({"provenance"})
 	msg := sprintf("no provenance is attached to %s", [lib.digest])
+}
+
+deny contains msg if {
+	not present
+	lib.attached_untrusted({"provenance"})
+	msg := sprintf("a provenance is attached to %s, but no trusted key signed it", [lib.digest])
 }
 
 deny contains msg if {

@@ -21,7 +21,14 @@ names_digest if {
 
 deny contains msg if {
 	not present
+	not lib.attached_untrusted({"sbom-cyclonedx", "sbom-spdx"})
 	msg := sprintf("no SBOM is attached to %s", [lib.digest])
+}
+
+deny contains msg if {
+	not present
+	lib.attached_untrusted({"sbom-cyclonedx", "sbom-spdx"})
+	msg := sprintf("an SBOM is attached to %s, but no trusted key signed it", [lib.digest])
 }
 
 deny contains msg if {

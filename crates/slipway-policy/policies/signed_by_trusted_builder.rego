@@ -38,10 +38,15 @@ deny contains msg if {
 	msg := sprintf("verification of %s failed: %s", [lib.digest, concat("; ", failed_checks)])
 }
 
-provenance_keys := sort({sprintf("%s (for %s)", [signature.key_id, signature.subject]) |
+provenance_keys := sort({signer(signature) |
 	some signature in input.signatures
 	signature.kind == "provenance"
 })
+
+# The key, and the digest its statement names when it was read (an untrusted statement is not).
+signer(signature) := sprintf("%s (for %s)", [signature.key_id, signature.subject]) if signature.subject != ""
+
+signer(signature) := signature.key_id if signature.subject == ""
 
 deny contains msg if {
 	not trusted_provenance

@@ -90,6 +90,17 @@ fn bundles() -> Vec<Value> {
             bundles.push(variant);
         }
     }
+    // What `collect_evidence` reports when no trusted key signed anything: every envelope
+    // unread (no subject), so no provenance, SBOM or report is present.
+    let mut unread = good.clone();
+    unread["signatures"] = ["provenance", "sbom-spdx", "security-gates"]
+        .map(|kind| json!({"kind": kind, "key_id": "laptop", "trusted": false, "subject": ""}))
+        .into();
+    unread["provenance"] = json!({"present": false, "subjects": [], "builder_id": null,
+        "build_type": null, "development_key": false});
+    unread["sbom"] = json!({"present": false, "subjects": [], "components": 0});
+    unread["scans"] = json!([]);
+    bundles.push(unread);
     bundles
 }
 

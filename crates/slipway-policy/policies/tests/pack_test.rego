@@ -53,6 +53,11 @@ test_provenance_signed_by_an_untrusted_key_is_denied if {
 	builtin.signed_by_trusted_builder.deny == {sprintf("no trusted builder key signed the provenance of %s; it is signed by laptop (for %s)", [digest, digest])} with input as doc
 }
 
+test_an_unread_statement_names_only_its_key if {
+	doc := object.union(good, {"signatures": [{"kind": "provenance", "key_id": "laptop", "trusted": false, "subject": ""}]})
+	builtin.signed_by_trusted_builder.deny == {sprintf("no trusted builder key signed the provenance of %s; it is signed by laptop", [digest])} with input as doc
+}
+
 test_a_trusted_signature_over_another_digest_does_not_count if {
 	doc := object.union(good, {"signatures": [{"kind": "provenance", "key_id": "slipway-builder", "trusted": true, "subject": other}]})
 	count(builtin.signed_by_trusted_builder.deny) == 1 with input as doc
@@ -75,11 +80,21 @@ test_missing_provenance_is_denied if {
 	builtin.provenance_subject_matches.deny == {sprintf("no provenance is attached to %s", [digest])} with input as doc
 }
 
+test_a_provenance_no_trusted_key_signed_is_not_called_missing if {
+	doc := object.union(good, {"provenance": {"present": false, "subjects": []}, "signatures": [{"kind": "provenance", "key_id": "laptop", "trusted": false, "subject": ""}]})
+	builtin.provenance_subject_matches.deny == {sprintf("a provenance is attached to %s, but no trusted key signed it", [digest])} with input as doc
+}
+
 # SLW-P003 sbom-attached
 
 test_missing_sbom_is_denied if {
 	doc := object.union(good, {"sbom": {"present": false, "subjects": [], "components": 0}})
 	builtin.sbom_attached.deny == {sprintf("no SBOM is attached to %s", [digest])} with input as doc
+}
+
+test_an_sbom_no_trusted_key_signed_is_not_called_missing if {
+	doc := object.union(good, {"sbom": {"present": false, "subjects": [], "components": 0}, "signatures": [{"kind": "sbom-spdx", "key_id": "laptop", "trusted": false, "subject": ""}]})
+	builtin.sbom_attached.deny == {sprintf("an SBOM is attached to %s, but no trusted key signed it", [digest])} with input as doc
 }
 
 test_sbom_of_another_digest_is_denied if {
@@ -103,6 +118,11 @@ test_no_scan_report_is_denied if {
 	builtin.dependency_scan_passed.deny == {sprintf("no security-gates report is attached to %s, so its dependency scan was never recorded", [digest])} with input as doc
 }
 
+test_a_report_no_trusted_key_signed_is_not_called_missing if {
+	doc := object.union(good, {"scans": [], "signatures": [{"kind": "security-gates", "key_id": "laptop", "trusted": false, "subject": ""}]})
+	builtin.secrets_scan_passed.deny == {sprintf("a security-gates report is attached to %s, but no trusted key signed it, so its secrets scan was never recorded", [digest])} with input as doc
+}
+
 test_a_report_for_another_digest_says_so if {
 	doc := object.union(good, {"scans": [scan(other, {"secrets": "pass", "vulnerabilities": "pass"})]})
 	builtin.secrets_scan_passed.deny == {sprintf("the attached security-gates reports are for %s, not for %s: its secrets scan was never recorded", [other, digest])} with input as doc
@@ -110,7 +130,7 @@ test_a_report_for_another_digest_says_so if {
 
 test_a_failed_secrets_gate_is_denied if {
 	doc := object.union(good, {"scans": [scan(digest, {"secrets": "fail", "vulnerabilities": "pass"})]})
-	builtin.secrets_scan_passed.deny == {sprintf("the secrets scan of %s failed (the report has 3 blocking finding(s))", [digest])} with input as doc
+	builtin.secrets_scan_passed.deny == {sprintf("the secrets scan of %s failed (the report has 3 blocking finding(s) across all its gates)", [digest])} with input as doc
 	count(builtin.dependency_scan_passed.deny) == 0 with input as doc
 }
 
