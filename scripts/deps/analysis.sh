@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tools for slipway-analysis's tests: Debian's prometheus (crates/slipway-analysis/tests/prometheus.rs
-# starts a real server that scrapes a test exporter) and, from PyPI, scipy and statsmodels (the
-# oracles for the Mann-Whitney U and two-proportion z tests in tests/statistics.rs).
+# starts a real server that scrapes a test exporter, crates/slipway-cli/tests/rollout_prometheus.rs
+# one that scrapes the proxy of `slipway up`) and, from PyPI, scipy and statsmodels (the oracles
+# for the Mann-Whitney U and two-proportion z tests in tests/statistics.rs).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 tools="${SLIPWAY_TEST_TOOLS:-${CARGO_TARGET_DIR:-$root/target}/test-tools}"

@@ -184,9 +184,10 @@ pub async fn measure(
                 proxy::compare(*metric, template.min_samples, baseline, target, traffic)
             }
         },
-        Provider::Prometheus { query } => {
-            (prometheus::observe(query, target, settings).await, None)
-        }
+        Provider::Prometheus { query, address } => (
+            prometheus::observe(query, address.as_deref(), target, settings).await,
+            None,
+        ),
         Provider::Web { url, json_path } => (
             web::observe(url, json_path.as_deref(), target, settings).await,
             None,

@@ -47,10 +47,16 @@ struct Series {
 struct SampleValue(serde::de::IgnoredAny, String);
 
 /// Runs the query (with `{{ canary }}`, `{{ stable }}` and `{{ environment }}` filled in)
-/// against `settings.prometheus_url` within `settings.http_timeout`.
-pub(crate) async fn observe(query: &str, target: &Target, settings: &Settings) -> Observation {
+/// against the template's `address`, else `settings.prometheus_url`, within
+/// `settings.http_timeout`.
+pub(crate) async fn observe(
+    query: &str,
+    address: Option<&str>,
+    target: &Target,
+    settings: &Settings,
+) -> Observation {
     let mut details = Map::new();
-    let value = match query_value(query, target, settings, &mut details).await {
+    let value = match query_value(query, address, target, settings, &mut details).await {
         Ok(value) => value,
         Err(reason) => Observed::Error(reason),
     };
@@ -64,16 +70,16 @@ pub(crate) async fn observe(query: &str, target: &Target, settings: &Settings) -
 
 async fn query_value(
     query: &str,
+    address: Option<&str>,
     target: &Target,
     settings: &Settings,
     details: &mut Map<String, Json>,
 ) -> Result<Observed, String> {
     let query = fill_runtime(query, target, false)?;
     details.insert("query".into(), json!(query));
-    let base = settings
-        .prometheus_url
-        .as_deref()
-        .ok_or("no Prometheus server is configured for this analysis")?;
+    let base = address
+        .or(settings.prometheus_url.as_deref())
+        .ok_or("no Prometheus server is configured for this analysis: set its `address`")?;
     let mut url = reqwest::Url::parse(base)
         .map_err(|error| format!("the configured Prometheus URL is not a URL: {error}"))?;
     let path = format!("{}/api/v1/query", url.path().trim_end_matches('/'));

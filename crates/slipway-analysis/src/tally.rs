@@ -58,6 +58,10 @@ pub struct Tally {
     errors: u32,
     consecutive_errors: u32,
     last_error: Option<String>,
+    /// The explanation of the latest failed measurement: the reason names the value.
+    last_failure: Option<String>,
+    /// The explanation of the latest inconclusive measurement.
+    last_inconclusive: Option<String>,
     outcome: Outcome,
 }
 
@@ -77,6 +81,8 @@ impl Tally {
             errors: 0,
             consecutive_errors: 0,
             last_error: None,
+            last_failure: None,
+            last_inconclusive: None,
             outcome: Outcome::Running,
         }
     }
@@ -88,8 +94,14 @@ impl Tally {
         }
         match measurement.verdict {
             Verdict::Pass => self.passed += 1,
-            Verdict::Fail => self.failed += 1,
-            Verdict::Inconclusive => self.inconclusive += 1,
+            Verdict::Fail => {
+                self.failed += 1;
+                self.last_failure = Some(measurement.explanation.clone());
+            }
+            Verdict::Inconclusive => {
+                self.inconclusive += 1;
+                self.last_inconclusive = Some(measurement.explanation.clone());
+            }
             Verdict::Error => {
                 self.errors += 1;
                 self.consecutive_errors += 1;
@@ -144,8 +156,11 @@ impl Tally {
         if self.failed > self.failure_limit {
             return Outcome::Failed {
                 reason: format!(
-                    "analysis `{analysis}`: {} of {} measurements failed, more than the failure-limit of {}",
-                    self.failed, self.taken, self.failure_limit
+                    "analysis `{analysis}`: {} of {} measurements failed, more than the failure-limit of {}; last: {}",
+                    self.failed,
+                    self.taken,
+                    self.failure_limit,
+                    self.last_failure.as_deref().unwrap_or("no explanation")
                 ),
             };
         }
@@ -162,8 +177,13 @@ impl Tally {
         if self.inconclusive > self.inconclusive_limit {
             return Outcome::Inconclusive {
                 reason: format!(
-                    "analysis `{analysis}`: {} of {} measurements inconclusive, more than the inconclusive-limit of {}",
-                    self.inconclusive, self.taken, self.inconclusive_limit
+                    "analysis `{analysis}`: {} of {} measurements inconclusive, more than the inconclusive-limit of {}; last: {}",
+                    self.inconclusive,
+                    self.taken,
+                    self.inconclusive_limit,
+                    self.last_inconclusive
+                        .as_deref()
+                        .unwrap_or("no explanation")
                 ),
             };
         }

@@ -69,6 +69,9 @@ pub enum Provider {
     Prometheus {
         /// The query, `{{ args.NAME }}` already filled.
         query: String,
+        /// The server's base URL from the template's `address`; without it the one in
+        /// [`Settings`](crate::Settings) is asked.
+        address: Option<String>,
     },
     /// An HTTP GET; `{{ canary }}` is the canary's base address, `{{ stable }}` the stable
     /// version and `{{ environment }}` the environment.
@@ -196,6 +199,7 @@ impl Reader<'_> {
                     template.query.as_ref(),
                     "add a PromQL instant query, e.g. `query: sum(rate(http_requests_total{code=~\"5..\"}[1m]))`",
                 )?,
+                address: self.address()?,
             },
             AnalysisProvider::Web => Provider::Web {
                 url: self.templated(
@@ -206,6 +210,16 @@ impl Reader<'_> {
                 json_path: self.json_path()?,
             },
         };
+        if !matches!(provider, Provider::Prometheus { .. })
+            && let Some(address) = &template.address
+        {
+            return Err(self.invalid(
+                "address",
+                address.span,
+                "only a `prometheus` analysis asks a server",
+                "remove `address`",
+            ));
+        }
         if !matches!(provider, Provider::Web { .. })
             && let Some(path) = &template.json_path
         {
@@ -370,6 +384,27 @@ impl Reader<'_> {
                 }
             }
         })
+    }
+
+    /// The Prometheus server's base URL: `http` or `https`, checked here so a typo fails when
+    /// the template is read rather than at the first measurement.
+    fn address(&self) -> Result<Option<String>, AnalysisError> {
+        let Some(address) = &self.template.address else {
+            return Ok(None);
+        };
+        let text = address.trim();
+        match reqwest::Url::parse(text) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
+                Ok(Some(text.to_string()))
+            }
+            _ => Err(self.invalid(
+                "address",
+                address.span,
+                // Not echoed: the diagnostic points at it, and it may hold credentials.
+                "not an http(s) URL with a host",
+                "write the server's base URL, e.g. `address: http://127.0.0.1:9090`",
+            )),
+        }
     }
 
     fn json_path(&self) -> Result<Option<String>, AnalysisError> {

@@ -423,6 +423,6 @@ async fn unreachable_and_slow_servers_are_errors_within_the_timeout() {
     .await;
     assert_eq!(
         unconfigured.explanation,
-        "error: no Prometheus server is configured for this analysis"
+        "error: no Prometheus server is configured for this analysis: set its `address`"
     );
 }

@@ -55,7 +55,7 @@ fn default_limits_fail_on_the_first_failure_and_pause_on_the_first_inconclusive(
         outcomes.last().unwrap(),
         &Outcome::Failed {
             reason:
-                "analysis `errors`: 1 of 2 measurements failed, more than the failure-limit of 0"
+                "analysis `errors`: 1 of 2 measurements failed, more than the failure-limit of 0; last: a fail measurement"
                     .into()
         }
     );
@@ -63,7 +63,7 @@ fn default_limits_fail_on_the_first_failure_and_pause_on_the_first_inconclusive(
     assert_eq!(
         outcomes,
         vec![Outcome::Inconclusive {
-            reason: "analysis `errors`: 1 of 1 measurements inconclusive, more than the inconclusive-limit of 0".into()
+            reason: "analysis `errors`: 1 of 1 measurements inconclusive, more than the inconclusive-limit of 0; last: a inconclusive measurement".into()
         }]
     );
 }

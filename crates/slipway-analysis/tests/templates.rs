@@ -130,10 +130,28 @@ fn prometheus_query_gets_its_args_and_keeps_runtime_placeholders() {
     assert_eq!(
         template.provider,
         Provider::Prometheus {
-            query: "histogram_quantile(0.99, sum(rate(http_seconds_bucket{job=\"api\",version=\"{{ canary }}\"}[2m])) by (le))".into()
+            query: "histogram_quantile(0.99, sum(rate(http_seconds_bucket{job=\"api\",version=\"{{ canary }}\"}[2m])) by (le))".into(),
+            address: None,
         }
     );
     assert_eq!(template.min_samples, 0);
+}
+
+#[test]
+fn prometheus_template_reads_its_server_address() {
+    let template = template_from(
+        &pipeline(
+            "  up:\n    provider: prometheus\n    query: up\n    address: http://127.0.0.1:9090/\n    success: \"value == 1\"\n",
+        ),
+        "up",
+    );
+    assert_eq!(
+        template.provider,
+        Provider::Prometheus {
+            query: "up".into(),
+            address: Some("http://127.0.0.1:9090/".into()),
+        }
+    );
 }
 
 #[test]
@@ -199,6 +217,14 @@ fn errors_point_at_the_value_and_say_how_to_fix_it() {
         (
             "  e:\n    provider: web\n    url: http://x/\n    json-path: data..ok\n    success: \"value == 1\"\n",
             "slipway.yml:10:16: error E006: analysis `e`: invalid `json-path`: `data..ok` has an empty field name (two dots, or a dot at an end) (help: write a dotted path such as `data.ok` or `$.checks.0.healthy`)",
+        ),
+        (
+            "  e:\n    provider: prometheus\n    query: up\n    address: 127.0.0.1:9090\n    success: \"value == 1\"\n",
+            "slipway.yml:10:14: error E006: analysis `e`: invalid `address`: not an http(s) URL with a host (help: write the server's base URL, e.g. `address: http://127.0.0.1:9090`)",
+        ),
+        (
+            "  e:\n    provider: proxy\n    metric: error_rate\n    address: http://127.0.0.1:9090\n    success: \"value < 1\"\n",
+            "slipway.yml:10:14: error E006: analysis `e`: invalid `address`: only a `prometheus` analysis asks a server (help: remove `address`)",
         ),
         (
             "  e:\n    provider: proxy\n    metric: error_rate\n",

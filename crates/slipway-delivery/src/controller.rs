@@ -14,6 +14,7 @@ use crate::{DeliveryError, Result};
 use slipway_analysis::{Measurement, Outcome, Tally, Template, TrafficSource, TrafficWindow};
 use slipway_artifact::Artifacts;
 use slipway_pipeline::Pipeline;
+use slipway_pipeline::model::SecretProvider;
 use slipway_proxy::{Backend, ProxyConfig, ProxyHandle, Routes};
 use slipway_store::{
     EnvironmentState, MeasurementRecord, NewRolloutEvent, Release, Store, Transition, now_ms,
@@ -265,6 +266,20 @@ impl Controller {
             self.apply_routes(&state, stable.as_ref(), None)?;
             return Ok(());
         };
+        // A release that cannot even be prepared (a secret that does not resolve, an artifact
+        // without an entrypoint) ends here, with its reason, instead of stopping the controller.
+        if let Err(error) = self.prepare(&canary).await {
+            return self
+                .abort(
+                    state,
+                    stable.as_ref(),
+                    &canary,
+                    &format!("cannot start: {error}"),
+                    false,
+                    CONTROLLER_ACTOR,
+                )
+                .await;
+        }
         self.ensure_running(&canary, canary_wanted).await?;
 
         if let Some(request) = state.request.take() {
@@ -976,6 +991,9 @@ impl Controller {
             .collect();
         env.insert("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into());
         env.extend(self.env.env.clone());
+        for (name, secret) in self.resolve_secrets().await? {
+            env.insert(name, secret.expose().to_owned());
+        }
         env.insert("SLIPWAY_ENVIRONMENT".into(), self.env.name.clone());
         env.insert("SLIPWAY_RELEASE".into(), release.id.clone());
         env.insert("SLIPWAY_DIGEST".into(), release.digest.clone());
@@ -988,9 +1006,55 @@ impl Controller {
         })
     }
 
-    /// Makes instances `0..wanted` of the release run (adopting survivors of an earlier
-    /// controller); never stops any: scaling down goes through [`Self::scale_down`].
-    async fn ensure_running(&mut self, release: &Release, wanted: u32) -> Result<()> {
+    /// The environment's `secrets`, read from their providers each time a release's processes
+    /// are prepared. The values go only into the processes' environments: never into the
+    /// store, events, logs or records (a record holds the spec's digest, not the spec).
+    async fn resolve_secrets(&self) -> Result<Vec<(String, slipway_secrets::Secret)>> {
+        if self.env.secrets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let declared = self.pipeline.secrets.as_ref();
+        let mut requests = Vec::with_capacity(self.env.secrets.len());
+        for name in &self.env.secrets {
+            let source = declared.and_then(|all| all.get(name.as_str())).ok_or_else(|| {
+                DeliveryError::Invalid(format!(
+                    "environment `{}` uses secret `{name}`, which is not declared under `secrets:`",
+                    self.env.name
+                ))
+            })?;
+            let text = |field: &Option<slipway_pipeline::spanned::Spanned<String>>| {
+                field.as_ref().map(|f| f.value.clone()).unwrap_or_default()
+            };
+            let provider = match source.from.as_ref().map(|f| f.value) {
+                Some(SecretProvider::Env) => slipway_secrets::Provider::Env {
+                    name: text(&source.name),
+                },
+                Some(SecretProvider::File) => slipway_secrets::Provider::File {
+                    path: PathBuf::from(text(&source.path)),
+                },
+                Some(SecretProvider::Vault) => slipway_secrets::Provider::Vault {
+                    path: text(&source.path),
+                    field: text(&source.field),
+                },
+                None => {
+                    return Err(DeliveryError::Invalid(format!(
+                        "secret `{name}` does not say where it comes from: add `from: env`, `file` or `vault`"
+                    )));
+                }
+            };
+            requests.push((name.clone(), provider));
+        }
+        let context = slipway_secrets::ResolveContext::from_process_env();
+        slipway_secrets::resolve_all(&requests, &context)
+            .await
+            .result
+            .map_err(|error| {
+                DeliveryError::Invalid(format!("environment `{}`: {error}", self.env.name))
+            })
+    }
+
+    /// Reads how the release's processes start, once per release and controller.
+    async fn prepare(&mut self, release: &Release) -> Result<()> {
         if !self.running.contains_key(&release.id) {
             let launch = self.launch(release).await?;
             self.running.insert(
@@ -1002,6 +1066,13 @@ impl Controller {
                 },
             );
         }
+        Ok(())
+    }
+
+    /// Makes instances `0..wanted` of the release run (adopting survivors of an earlier
+    /// controller); never stops any: scaling down goes through [`Self::scale_down`].
+    async fn ensure_running(&mut self, release: &Release, wanted: u32) -> Result<()> {
+        self.prepare(release).await?;
         let recorded: HashMap<String, u16> = self
             .supervisor
             .recorded()
@@ -1110,11 +1181,52 @@ impl Controller {
             serde_json::json!({ "replaced": replaced, "of": all, "stopped": leaving }),
         )
         .await?;
-        for id in leaving {
-            let _ = self.supervisor.stop(&id, Duration::from_secs(10)).await;
-        }
+        self.drain_instances(canary, &stable.id, leaving).await;
         self.wake.notify_one();
         Ok(())
+    }
+
+    /// Stops instances that already left the routes, once the requests they may still be
+    /// answering have finished: no new request reaches them, so waiting for the version to
+    /// have nothing in flight covers theirs. The proxy counts in-flight requests per version,
+    /// not per instance, so under unbroken load on the version's other instances the wait
+    /// ends at [`DRAIN_TIMEOUT`]; the event records which way it ended.
+    async fn drain_instances(&mut self, release: &Release, version: &str, ids: Vec<String>) {
+        if ids.is_empty() {
+            return;
+        }
+        let waiting = tokio::time::Instant::now();
+        let drained = self.proxy.drained(version, DRAIN_TIMEOUT).await;
+        let waited = waiting.elapsed();
+        let in_flight_left = if drained {
+            0
+        } else {
+            self.proxy.in_flight(version)
+        };
+        for id in &ids {
+            let _ = self.supervisor.stop(id, Duration::from_secs(10)).await;
+        }
+        let _ = self
+            .store
+            .apply_transition(
+                &self.env.name,
+                &Transition {
+                    event: Some(NewRolloutEvent {
+                        release_id: release.id.clone(),
+                        kind: "drained".into(),
+                        actor: CONTROLLER_ACTOR.into(),
+                        detail: serde_json::json!({
+                            "version": version,
+                            "stopped": ids,
+                            "drained": drained,
+                            "waited_ms": u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+                            "in_flight_left": in_flight_left,
+                        }),
+                    }),
+                    ..Transition::default()
+                },
+            )
+            .await;
     }
 
     async fn drain_and_stop(&mut self, release_id: &str) {

@@ -19,6 +19,18 @@ pub struct Config {
     pub seed: Option<u64>,
     /// `false` keeps `/readyz` at 503: a release that never becomes ready.
     pub ready: bool,
+    /// When set, `/api/*` requires `Authorization: Bearer <key>`.
+    pub api_key: Option<ApiKey>,
+}
+
+/// The key `/api/*` requests must present. A secret: `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(pub String);
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(***)")
+    }
 }
 
 impl Default for Config {
@@ -34,6 +46,7 @@ impl Default for Config {
             },
             seed: None,
             ready: true,
+            api_key: None,
         }
     }
 }
@@ -126,6 +139,7 @@ impl Config {
                 v.parse().ok()
             })?
             .unwrap_or(defaults.ready),
+            api_key: get("HELLO_API_KEY").map(ApiKey),
         })
     }
 }
@@ -334,6 +348,14 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn api_key_is_read_and_never_shown() {
+        assert_eq!(config(&[]).unwrap().api_key, None);
+        let c = config(&[("HELLO_API_KEY", "k3y-value")]).unwrap();
+        assert_eq!(c.api_key, Some(ApiKey("k3y-value".into())));
+        assert!(!format!("{c:?}").contains("k3y-value"));
     }
 
     #[test]

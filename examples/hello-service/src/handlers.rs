@@ -20,6 +20,8 @@ pub struct App {
     served: AtomicU64,
     ready: AtomicBool,
     starts_ready: bool,
+    /// `Bearer <HELLO_API_KEY>`, the `Authorization` value `/api/*` requires when set.
+    expected_authorization: Option<String>,
 }
 
 enum Route {
@@ -42,6 +44,10 @@ impl App {
             served: AtomicU64::new(0),
             ready: AtomicBool::new(false),
             starts_ready: config.ready,
+            expected_authorization: config
+                .api_key
+                .as_ref()
+                .map(|key| format!("Bearer {}", key.0)),
         }
     }
 
@@ -75,9 +81,28 @@ impl App {
             Route::Health => Response::text(200, "ok"),
             Route::Ready if self.ready.load(Ordering::Relaxed) => Response::text(200, "ready"),
             Route::Ready => Response::text(503, "not ready"),
+            Route::Hello | Route::Info if !self.authorized(req) => {
+                Response::error(401, "missing or wrong API key (Authorization: Bearer ...)")
+            }
             Route::Hello => self.api(|| self.hello(req)),
             Route::Info => self.api(|| self.info(served)),
         }
+    }
+
+    /// Whether the request may use `/api/*`: always without `HELLO_API_KEY`, otherwise only
+    /// with the key. The comparison takes the same time wherever the first difference is.
+    fn authorized(&self, req: &Request) -> bool {
+        let Some(expected) = &self.expected_authorization else {
+            return true;
+        };
+        let given = req.authorization.as_deref().unwrap_or("").as_bytes();
+        let expected = expected.as_bytes();
+        given.len() == expected.len()
+            && given
+                .iter()
+                .zip(expected)
+                .fold(0u8, |difference, (a, b)| difference | (a ^ b))
+                == 0
     }
 
     /// Applies the configured latency and error rate around an `/api/*`
@@ -165,7 +190,33 @@ mod tests {
             path: path.to_string(),
             query,
             keep_alive: true,
+            authorization: None,
         })
+    }
+
+    #[test]
+    fn api_key_guards_the_api_but_not_the_probes() {
+        let app = app(Config {
+            api_key: Some(crate::config::ApiKey("s3cret-key".into())),
+            ..Config::default()
+        });
+        let with = |authorization: Option<&str>| {
+            app.handle(&Request {
+                method: "GET".into(),
+                path: "/api/hello".into(),
+                query: None,
+                keep_alive: true,
+                authorization: authorization.map(str::to_string),
+            })
+            .status
+        };
+        assert_eq!(with(None), 401);
+        assert_eq!(with(Some("Bearer s3cret-kez")), 401);
+        assert_eq!(with(Some("Bearer s3cret-key-longer")), 401);
+        assert_eq!(with(Some("Bearer s3cret-key")), 200);
+        assert_eq!(get(&app, "/api/info").status, 401);
+        assert_eq!(get(&app, "/healthz").status, 200);
+        assert_eq!(get(&app, "/readyz").status, 200);
     }
 
     fn versioned(version: &str) -> Config {

@@ -21,6 +21,8 @@ pub struct Request {
     pub path: String,
     pub query: Option<String>,
     pub keep_alive: bool,
+    /// The `Authorization` header's value, when sent.
+    pub authorization: Option<String>,
 }
 
 #[derive(Debug)]
@@ -97,6 +99,7 @@ pub fn read_request<R: BufRead>(reader: &mut R) -> Result<Option<Request>, Parse
 
     let mut keep_alive = !http10;
     let mut has_host = false;
+    let mut authorization = None;
     let mut content_length: Option<u64> = None;
     let mut headers = 0;
     loop {
@@ -113,6 +116,8 @@ pub fn read_request<R: BufRead>(reader: &mut R) -> Result<Option<Request>, Parse
         let (name, value) = parse_header(&line)?;
         if name.eq_ignore_ascii_case("host") {
             has_host = true;
+        } else if name.eq_ignore_ascii_case("authorization") {
+            authorization = Some(value.to_string());
         } else if name.eq_ignore_ascii_case("connection") {
             for token in value.split(',').map(str::trim) {
                 if token.eq_ignore_ascii_case("close") {
@@ -157,6 +162,7 @@ pub fn read_request<R: BufRead>(reader: &mut R) -> Result<Option<Request>, Parse
         path,
         query,
         keep_alive,
+        authorization,
     }))
 }
 
@@ -429,6 +435,7 @@ mod tests {
                 path: "/api/hello".into(),
                 query: Some("name=x".into()),
                 keep_alive: true,
+                authorization: None,
             }
         );
     }

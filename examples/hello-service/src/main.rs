@@ -25,8 +25,15 @@ fn main() -> ExitCode {
     let addr = listener.local_addr().unwrap_or(addr);
     let seed = config.seed.unwrap_or_else(rng::seed_from_clock);
     eprintln!(
-        "hello-service: version={} error_rate={} latency_ms={} seed={seed}",
-        config.version, config.error_rate, config.latency
+        "hello-service: version={} error_rate={} latency_ms={} seed={seed} api_key={}",
+        config.version,
+        config.error_rate,
+        config.latency,
+        if config.api_key.is_some() {
+            "set"
+        } else {
+            "unset"
+        }
     );
 
     let app = Arc::new(App::new(&config, seed));

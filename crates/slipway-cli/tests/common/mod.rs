@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: the real binary, real git, scratch repositories.
 #![allow(dead_code)]
 
+pub mod delivery;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
