@@ -99,6 +99,7 @@ impl Controller {
         store: Arc<Store>,
         artifacts: Arc<Artifacts>,
         state_dir: &std::path::Path,
+        analysis: slipway_analysis::Settings,
     ) -> Result<Controller> {
         let env = config::resolve(&pipeline, env_name)?;
         let work_dir = state_dir.join("delivery").join(&env.name);
@@ -169,10 +170,7 @@ impl Controller {
             outcomes: Arc::new(Mutex::new(HashMap::new())),
             verdict_at: None,
             wake: Arc::new(Notify::new()),
-            settings: slipway_analysis::Settings {
-                prometheus_url: std::env::var("SLIPWAY_PROMETHEUS_URL").ok(),
-                http_timeout: Duration::from_secs(10),
-            },
+            settings: analysis,
             verification: None,
         })
     }
@@ -906,7 +904,7 @@ impl Controller {
                     .iter()
                     .filter_map(|(id, _)| match self.supervisor.status(id) {
                         Some(InstanceStatus::Ready) => None,
-                        Some(status) => Some(format!("{id}: {status:?}")),
+                        Some(status) => Some(format!("{id}: {status}")),
                         None => Some(format!("{id}: not running")),
                     })
                     .collect::<Vec<_>>()
@@ -1122,7 +1120,7 @@ impl Controller {
 
     /// Takes instances `wanted..` of the release out of the running set and returns their ids:
     /// the caller updates the routes, then stops them.
-    fn scale_down(&mut self, release_id: &str, wanted: u32) -> Vec<String> {
+    fn scale_down(&mut self, release_id: &str, wanted: u32) -> Vec<(String, u16)> {
         let Some(running) = self.running.get_mut(release_id) else {
             return Vec::new();
         };
@@ -1134,7 +1132,7 @@ impl Controller {
             .drain(..)
             .partition(|(id, _)| keep.contains(id));
         running.instances = kept;
-        removed.into_iter().map(|(id, _)| id).collect()
+        removed
     }
 
     /// How many instances of each release run now: a rolling update trades them one step at
@@ -1172,13 +1170,14 @@ impl Controller {
         state.step_started_at = Some(now_ms());
         let leaving = self.scale_down(&stable.id, all - replaced);
         self.apply_routes(&state, Some(stable), Some(canary))?;
+        let stopped: Vec<&str> = leaving.iter().map(|(id, _)| id.as_str()).collect();
         self.record(
             &state,
             None,
             canary,
             "instance",
             CONTROLLER_ACTOR,
-            serde_json::json!({ "replaced": replaced, "of": all, "stopped": leaving }),
+            serde_json::json!({ "replaced": replaced, "of": all, "stopped": stopped }),
         )
         .await?;
         self.drain_instances(canary, &stable.id, leaving).await;
@@ -1186,23 +1185,33 @@ impl Controller {
         Ok(())
     }
 
-    /// Stops instances that already left the routes, once the requests they may still be
-    /// answering have finished: no new request reaches them, so waiting for the version to
-    /// have nothing in flight covers theirs. The proxy counts in-flight requests per version,
-    /// not per instance, so under unbroken load on the version's other instances the wait
-    /// ends at [`DRAIN_TIMEOUT`]; the event records which way it ended.
-    async fn drain_instances(&mut self, release: &Release, version: &str, ids: Vec<String>) {
-        if ids.is_empty() {
+    /// Stops instances that already left the routes, once the requests they are still
+    /// answering have finished (each instance's own in-flight count at the proxy: the
+    /// version's other instances keep serving meanwhile), at most [`DRAIN_TIMEOUT`] in all;
+    /// the event records which way it ended.
+    async fn drain_instances(
+        &mut self,
+        release: &Release,
+        version: &str,
+        leaving: Vec<(String, u16)>,
+    ) {
+        if leaving.is_empty() {
             return;
         }
         let waiting = tokio::time::Instant::now();
-        let drained = self.proxy.drained(version, DRAIN_TIMEOUT).await;
+        let deadline = waiting + DRAIN_TIMEOUT;
+        let mut drained = true;
+        let mut in_flight_left = 0;
+        for (_, port) in &leaving {
+            let addr = SocketAddr::from(([127, 0, 0, 1], *port));
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if !self.proxy.instance_drained(addr, left).await {
+                drained = false;
+                in_flight_left += self.proxy.instance_in_flight(addr);
+            }
+        }
         let waited = waiting.elapsed();
-        let in_flight_left = if drained {
-            0
-        } else {
-            self.proxy.in_flight(version)
-        };
+        let ids: Vec<String> = leaving.into_iter().map(|(id, _)| id).collect();
         for id in &ids {
             let _ = self.supervisor.stop(id, Duration::from_secs(10)).await;
         }

@@ -16,6 +16,7 @@ pub mod status;
 
 pub use config::{EnvironmentConfig, StrategyConfig, resolve};
 pub use promote::{Check, PromoteOutcome, PromoteRequest, ReleaseKind, approve, promote};
+pub use slipway_analysis::Settings as AnalysisSettings;
 pub use status::rollback_target;
 
 use thiserror::Error;

@@ -4,6 +4,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -95,6 +96,7 @@ impl Forwarder {
                 .map(|instance| Instance {
                     addr: instance.addr,
                     authority: instance.authority.clone(),
+                    in_flight: Arc::clone(&instance.in_flight),
                 })
         };
         let first = instance(0).unwrap_or_else(|| Instance {
@@ -102,12 +104,14 @@ impl Forwarder {
             // port-0 address fails to connect and answers 502 should that ever break.
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             authority: hyper::http::uri::Authority::from_static("127.0.0.1:0"),
+            in_flight: Arc::default(),
         });
+        let timer = backend.metrics.start(&first.in_flight);
         Chosen {
             version_header: backend.version_header.clone(),
             alternate: if count > 1 { instance(1) } else { None },
             first,
-            timer: backend.metrics.start(),
+            timer,
         }
     }
 
@@ -171,6 +175,7 @@ impl Forwarder {
                 .timer
                 .metrics()
                 .upstream_failure(UpstreamFailure::Connect);
+            chosen.timer.moved_to(&alternate.in_flight);
             let (mut parts, ()) = template.into_parts();
             parts.uri = upstream_uri(alternate, path);
             outcome = self

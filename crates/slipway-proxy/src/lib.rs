@@ -225,7 +225,11 @@ pub async fn start(config: ProxyConfig, routes: Routes) -> Result<ProxyHandle, P
         .map(StickyKey::compile)
         .transpose()?;
     let registry = Registry::new(&config.environment);
-    let table = RouteTable::compile(routes, |version| registry.metrics_for(version))?;
+    let table = RouteTable::compile(
+        routes,
+        |version| registry.metrics_for(version),
+        |addr| registry.instance(addr),
+    )?;
     let state = Arc::new(State {
         environment: config.environment.clone(),
         forwarder: Forwarder {
@@ -369,7 +373,11 @@ impl ProxyHandle {
     /// e.g. only instances changed), the weighted round-robin continues where it was.
     pub fn set_routes(&self, routes: Routes) -> Result<(), ProxyError> {
         let registry = &self.state.registry;
-        let table = RouteTable::compile(routes, |version| registry.metrics_for(version))?;
+        let table = RouteTable::compile(
+        routes,
+        |version| registry.metrics_for(version),
+        |addr| registry.instance(addr),
+    )?;
         table.continue_from(&self.state.forwarder.routes.load());
         let routes = table.routes.clone();
         self.state.forwarder.routes.store(Arc::new(table));
@@ -406,6 +414,24 @@ impl ProxyHandle {
             .registry
             .get(version)
             .map_or(0, |metrics| metrics.in_flight())
+    }
+
+    /// Requests being answered right now by the instance at `addr`.
+    pub fn instance_in_flight(&self, addr: SocketAddr) -> u64 {
+        self.state
+            .registry
+            .get_instance(addr)
+            .map_or(0, |in_flight| in_flight.get())
+    }
+
+    /// Waits until no request is in flight at the instance `addr`; `false` if some still were
+    /// after `timeout`. Use after taking the instance out of the routes (a rolling update),
+    /// before stopping it: the version's other instances keep serving meanwhile.
+    pub async fn instance_drained(&self, addr: SocketAddr, timeout: Duration) -> bool {
+        match self.state.registry.get_instance(addr) {
+            Some(in_flight) => in_flight.drained(timeout).await,
+            None => true,
+        }
     }
 
     /// Waits until no request of `version` is in flight; `false` if some still were after

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
@@ -152,6 +153,47 @@ fn histogram_from_counts(counts: &[u64; BUCKETS], sum_nanos: u64) -> LatencyHist
     }
 }
 
+/// Requests in flight through one version or one instance, and a way to wait until none is.
+#[derive(Default)]
+pub(crate) struct InFlight {
+    count: AtomicU64,
+    /// Woken each time `count` drops to zero.
+    idle: Notify,
+}
+
+impl InFlight {
+    fn enter(&self) {
+        self.count.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn leave(&self) {
+        if self.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.idle.notify_waiters();
+        }
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.count.load(Ordering::SeqCst)
+    }
+
+    /// Waits until nothing is in flight, at most `timeout`.
+    pub(crate) async fn drained(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.idle.notified();
+            tokio::pin!(notified);
+            // Registered before the check, so a drop to zero in between still wakes us.
+            notified.as_mut().enable();
+            if self.get() == 0 {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.get() == 0;
+            }
+        }
+    }
+}
+
 /// The live metrics of one version.
 pub(crate) struct VersionMetrics {
     /// `environment="…",version="…"`, escaped once.
@@ -161,9 +203,7 @@ pub(crate) struct VersionMetrics {
     upstream_failures: [AtomicU64; 3],
     buckets: [AtomicU64; BUCKETS],
     sum_nanos: AtomicU64,
-    in_flight: AtomicU64,
-    /// Woken each time `in_flight` drops to zero.
-    idle: Notify,
+    in_flight: InFlight,
     last_activity_ms: AtomicU64,
     recent: SampleRing,
 }
@@ -183,18 +223,20 @@ impl VersionMetrics {
             upstream_failures: Default::default(),
             buckets: Default::default(),
             sum_nanos: AtomicU64::new(0),
-            in_flight: AtomicU64::new(0),
-            idle: Notify::new(),
+            in_flight: InFlight::default(),
             last_activity_ms: AtomicU64::new(epoch_millis(SystemTime::now())),
             recent: SampleRing::new(),
         }
     }
 
-    /// Starts timing one request; it counts as in flight until the timer is dropped.
-    pub(crate) fn start(self: &Arc<Self>) -> RequestTimer {
-        self.in_flight.fetch_add(1, Ordering::SeqCst);
+    /// Starts timing one request sent to `instance`; it counts as in flight, for the version
+    /// and for the instance, until the timer is dropped.
+    pub(crate) fn start(self: &Arc<Self>, instance: &Arc<InFlight>) -> RequestTimer {
+        self.in_flight.enter();
+        instance.enter();
         RequestTimer {
             metrics: Arc::clone(self),
+            instance: Arc::clone(instance),
             started: Instant::now(),
             status: None,
         }
@@ -208,7 +250,7 @@ impl VersionMetrics {
     }
 
     pub(crate) fn in_flight(&self) -> u64 {
-        self.in_flight.load(Ordering::SeqCst)
+        self.in_flight.get()
     }
 
     fn finish(&self, status: Option<StatusCode>, elapsed: Duration) {
@@ -236,26 +278,12 @@ impl VersionMetrics {
         }
         self.last_activity_ms
             .store(epoch_millis(now), Ordering::Relaxed);
-        if self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.idle.notify_waiters();
-        }
+        self.in_flight.leave();
     }
 
     /// Waits until no request of this version is in flight, at most `timeout`.
     pub(crate) async fn drained(&self, timeout: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let notified = self.idle.notified();
-            tokio::pin!(notified);
-            // Registered before the check, so a drop to zero in between still wakes us.
-            notified.as_mut().enable();
-            if self.in_flight() == 0 {
-                return true;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return self.in_flight() == 0;
-            }
-        }
+        self.in_flight.drained(timeout).await
     }
 
     pub(crate) fn window(&self, since: SystemTime) -> TrafficWindow {
@@ -309,6 +337,7 @@ impl VersionMetrics {
 /// [`RequestTimer::answered`], or cancelled when no status was set.
 pub(crate) struct RequestTimer {
     metrics: Arc<VersionMetrics>,
+    instance: Arc<InFlight>,
     started: Instant,
     status: Option<StatusCode>,
 }
@@ -321,10 +350,17 @@ impl RequestTimer {
     pub(crate) fn metrics(&self) -> &VersionMetrics {
         &self.metrics
     }
+
+    /// The request went on to another instance (a retry after a refused connection).
+    pub(crate) fn moved_to(&mut self, instance: &Arc<InFlight>) {
+        instance.enter();
+        std::mem::replace(&mut self.instance, Arc::clone(instance)).leave();
+    }
 }
 
 impl Drop for RequestTimer {
     fn drop(&mut self) {
+        self.instance.leave();
         self.metrics.finish(self.status, self.started.elapsed());
     }
 }
@@ -333,6 +369,9 @@ impl Drop for RequestTimer {
 pub(crate) struct Registry {
     environment: String,
     versions: Mutex<BTreeMap<String, Arc<VersionMetrics>>>,
+    /// Requests in flight per instance address, kept across route changes so an instance
+    /// taken out of the routes can be drained.
+    instances: Mutex<BTreeMap<SocketAddr, Arc<InFlight>>>,
 }
 
 impl Registry {
@@ -340,6 +379,7 @@ impl Registry {
         Registry {
             environment: environment.to_owned(),
             versions: Mutex::new(BTreeMap::new()),
+            instances: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -356,6 +396,20 @@ impl Registry {
         let metrics = Arc::new(VersionMetrics::new(&self.environment, version));
         versions.insert(version.to_owned(), Arc::clone(&metrics));
         metrics
+    }
+
+    fn instances(&self) -> std::sync::MutexGuard<'_, BTreeMap<SocketAddr, Arc<InFlight>>> {
+        self.instances.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The in-flight count of the instance at `addr`, created on first use.
+    pub(crate) fn instance(&self, addr: SocketAddr) -> Arc<InFlight> {
+        Arc::clone(self.instances().entry(addr).or_default())
+    }
+
+    /// The in-flight count of the instance at `addr`, if it ever was routed to.
+    pub(crate) fn get_instance(&self, addr: SocketAddr) -> Option<Arc<InFlight>> {
+        self.instances().get(&addr).cloned()
     }
 
     pub(crate) fn get(&self, version: &str) -> Option<Arc<VersionMetrics>> {
@@ -380,6 +434,13 @@ impl Registry {
                     .idle_since(now_ms)
                     .is_none_or(|idle| idle <= RETENTION)
         });
+        let routed: std::collections::BTreeSet<SocketAddr> = routes
+            .backends
+            .iter()
+            .flat_map(|backend| backend.instances.iter().copied())
+            .collect();
+        self.instances()
+            .retain(|addr, in_flight| routed.contains(addr) || in_flight.get() > 0);
     }
 
     /// The Prometheus text exposition (format 0.0.4) of every version.
@@ -549,7 +610,7 @@ mod tests {
         let metrics = Arc::new(VersionMetrics::new("e", "v"));
         for (status, millis) in [(200, 1), (200, 3), (503, 30), (404, 20_000)] {
             let metrics = Arc::clone(&metrics);
-            let mut timer = metrics.start();
+            let mut timer = metrics.start(&Arc::default());
             timer.answered(StatusCode::from_u16(status).unwrap());
             // Backdate the start instead of sleeping.
             timer.started = Instant::now() - Duration::from_millis(millis);
@@ -579,7 +640,7 @@ mod tests {
     #[test]
     fn a_timer_without_status_counts_as_cancelled() {
         let metrics = Arc::new(VersionMetrics::new("e", "v"));
-        drop(metrics.start());
+        drop(metrics.start(&Arc::default()));
         let totals = metrics.totals();
         assert_eq!((totals.requests, totals.cancelled), (0, 1));
     }
@@ -588,8 +649,15 @@ mod tests {
     async fn drained_waits_for_the_last_request() {
         let metrics = Arc::new(VersionMetrics::new("e", "v"));
         assert!(metrics.drained(Duration::from_millis(1)).await);
-        let timer = metrics.start();
+        let instance = Arc::new(InFlight::default());
+        let other = Arc::new(InFlight::default());
+        let mut timer = metrics.start(&instance);
         assert!(!metrics.drained(Duration::from_millis(20)).await);
+        assert!(!instance.drained(Duration::from_millis(20)).await);
+        // A retry moves the request: the first instance is drained, the other is not.
+        timer.moved_to(&other);
+        assert!(instance.drained(Duration::from_millis(1)).await);
+        assert_eq!(other.get(), 1);
         let waiter = {
             let metrics = Arc::clone(&metrics);
             tokio::spawn(async move { metrics.drained(Duration::from_secs(5)).await })
@@ -597,5 +665,6 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(20)).await;
         drop(timer);
         assert!(waiter.await.unwrap());
+        assert_eq!(other.get(), 0);
     }
 }

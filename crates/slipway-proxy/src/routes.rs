@@ -13,7 +13,7 @@ use hyper::http::uri::Authority;
 use serde::Serialize;
 
 use crate::error::{ProxyError, RouteError};
-use crate::metrics::VersionMetrics;
+use crate::metrics::{InFlight, VersionMetrics};
 
 /// 100% in basis points: the weights of all backends add up to this.
 pub const FULL_WEIGHT_BP: u32 = 10_000;
@@ -139,6 +139,8 @@ impl Routes {
 pub(crate) struct Instance {
     pub(crate) addr: SocketAddr,
     pub(crate) authority: Authority,
+    /// Its requests in flight, shared with the proxy's registry.
+    pub(crate) in_flight: Arc<InFlight>,
 }
 
 /// A backend as the request path uses it.
@@ -172,10 +174,12 @@ pub(crate) struct RouteTable {
 }
 
 impl RouteTable {
-    /// Validates `routes` and builds the table; `metrics_for` supplies each version's metrics.
+    /// Validates `routes` and builds the table; `metrics_for` supplies each version's metrics
+    /// and `in_flight_of` each instance's in-flight count.
     pub(crate) fn compile(
         routes: Routes,
         mut metrics_for: impl FnMut(&str) -> Arc<VersionMetrics>,
+        mut in_flight_of: impl FnMut(SocketAddr) -> Arc<InFlight>,
     ) -> Result<Self, ProxyError> {
         routes.validate()?;
         let mut backends = Vec::with_capacity(routes.backends.len());
@@ -191,6 +195,7 @@ impl RouteTable {
                 .map(|&addr| Instance {
                     addr,
                     authority: authority_of(addr),
+                    in_flight: in_flight_of(addr),
                 })
                 .collect();
             backends.push(LiveBackend {
@@ -506,9 +511,11 @@ mod tests {
     #[test]
     fn an_unchanged_split_keeps_its_place_across_a_route_change() {
         let compile = |routes: Routes| {
-            RouteTable::compile(routes, |version| {
-                Arc::new(VersionMetrics::new("test", version))
-            })
+            RouteTable::compile(
+                routes,
+                |version| Arc::new(VersionMetrics::new("test", version)),
+                |_| Arc::default(),
+            )
             .unwrap()
         };
         let old = compile(routes(&[("stable", 9900), ("canary", 100)]));
@@ -624,6 +631,7 @@ mod tests {
             let table = RouteTable::compile(
                 Routes { backends: weights.iter().enumerate().map(|(i, w)| Backend::new(format!("v{i}"), *w, vec![addr(1)])).collect() },
                 |version| Arc::new(VersionMetrics::new("test", version)),
+                |_| Arc::default(),
             ).unwrap();
             for _ in 0..offset {
                 table.pick_weighted();
@@ -650,6 +658,7 @@ mod tests {
             let compile = |canary: u32| RouteTable::compile(
                 routes(&[("stable", FULL_WEIGHT_BP - canary), ("canary", canary)]),
                 |version| Arc::new(VersionMetrics::new("test", version)),
+                |_| Arc::default(),
             ).unwrap();
             let before = compile(low);
             let after = compile(high);

@@ -254,3 +254,71 @@ async fn shutdown_cuts_what_outlives_the_grace_period() {
     assert_eq!(observer.in_flight("slow"), 0);
     assert_eq!(observer.totals("slow").cancelled, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_instance_drains_while_its_version_keeps_serving() {
+    // One version, two instances: `held` keeps its requests until the gate opens.
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let held = backend(
+        "v1",
+        Behaviour {
+            gate: Some(Arc::clone(&gate)),
+            ..Behaviour::default()
+        },
+    )
+    .await;
+    let free = backend("v1", Behaviour::default()).await;
+    let both = Routes {
+        backends: vec![slipway_proxy::Backend::new(
+            "v1",
+            10_000,
+            vec![held.addr, free.addr],
+        )],
+    };
+    let proxy = start(config("rolling"), both).await.unwrap();
+    let mut slow = Vec::new();
+    for _ in 0..2 {
+        let client = client();
+        let url = url(&proxy, "/");
+        slow.push(tokio::spawn(async move {
+            client.get(&url).send().await.unwrap().status().as_u16()
+        }));
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while proxy.instance_in_flight(held.addr) < 1 {
+        assert!(Instant::now() < deadline, "no request reached the held instance");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+
+    // Out of the routes: new requests go to the other instance only, and the held one is not
+    // drained until its own requests finish, however busy the version stays.
+    proxy
+        .set_routes(Routes::single("v1", vec![free.addr]))
+        .unwrap();
+    let waiter = {
+        let proxy = proxy.clone();
+        let addr = held.addr;
+        tokio::spawn(async move { proxy.instance_drained(addr, Duration::from_secs(30)).await })
+    };
+    for _ in 0..20 {
+        let response = client().get(url(&proxy, "/")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    assert!(!waiter.is_finished(), "drained while a request was held");
+    assert!(
+        !proxy
+            .instance_drained(held.addr, Duration::from_millis(20))
+            .await
+    );
+    assert_eq!(proxy.instance_in_flight(free.addr), 0);
+    gate.add_permits(2);
+    assert!(waiter.await.unwrap());
+    assert_eq!(proxy.instance_in_flight(held.addr), 0);
+    for task in slow {
+        assert_eq!(task.await.unwrap(), 200);
+    }
+    // An address never routed to has nothing to drain.
+    let never = std::net::SocketAddr::from(([127, 0, 0, 1], 1));
+    assert!(proxy.instance_drained(never, Duration::from_millis(1)).await);
+    proxy.shutdown().await;
+}

@@ -28,6 +28,20 @@ pub enum InstanceStatus {
     Stopped,
 }
 
+impl std::fmt::Display for InstanceStatus {
+    /// In words, for reasons people read: `restarting (attempt 2)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InstanceStatus::Starting => f.write_str("starting"),
+            InstanceStatus::Ready => f.write_str("ready"),
+            InstanceStatus::Unready => f.write_str("unready"),
+            InstanceStatus::Restarting { attempt } => write!(f, "restarting (attempt {attempt})"),
+            InstanceStatus::Failed { reason } => write!(f, "failed ({reason})"),
+            InstanceStatus::Stopped => f.write_str("stopped"),
+        }
+    }
+}
+
 /// How `adopt_or_start` got the instance running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]

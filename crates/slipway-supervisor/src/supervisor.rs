@@ -506,7 +506,7 @@ impl Shared {
     fn not_ready(&self, what: &str, status: &InstanceStatus) -> NotReady {
         let spec = &self.spec;
         let detail = lock(&self.detail);
-        let mut reason = format!("instance {:?} {what}: status {}", spec.id, describe(status));
+        let mut reason = format!("instance {:?} {what}: status {}", spec.id, status);
         match &spec.readiness {
             Some(probe) => reason.push_str(&format!(
                 "; readiness probe GET http://127.0.0.1:{}{}: {}",
@@ -524,16 +524,6 @@ impl Shared {
     }
 }
 
-fn describe(status: &InstanceStatus) -> String {
-    match status {
-        InstanceStatus::Starting => "starting".into(),
-        InstanceStatus::Ready => "ready".into(),
-        InstanceStatus::Unready => "unready".into(),
-        InstanceStatus::Restarting { attempt } => format!("restarting (attempt {attempt})"),
-        InstanceStatus::Failed { reason } => format!("failed ({reason})"),
-        InstanceStatus::Stopped => "stopped".into(),
-    }
-}
 
 fn emit(events: &broadcast::Sender<SupervisorEvent>, id: &str, kind: EventKind) {
     // No receiver is fine: events are for whoever listens.

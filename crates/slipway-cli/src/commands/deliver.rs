@@ -478,6 +478,11 @@ pub fn up(args: &UpArgs) -> anyhow::Result<Outcome> {
                 store.clone(),
                 artifacts.clone(),
                 &ctx.state_dir,
+                slipway_delivery::AnalysisSettings {
+                    // Templates without their own `address:` query this Prometheus.
+                    prometheus_url: std::env::var("SLIPWAY_PROMETHEUS_URL").ok(),
+                    ..slipway_delivery::AnalysisSettings::default()
+                },
             )
             .await?;
             let address = controller.address();
