@@ -374,10 +374,10 @@ impl ProxyHandle {
     pub fn set_routes(&self, routes: Routes) -> Result<(), ProxyError> {
         let registry = &self.state.registry;
         let table = RouteTable::compile(
-        routes,
-        |version| registry.metrics_for(version),
-        |addr| registry.instance(addr),
-    )?;
+            routes,
+            |version| registry.metrics_for(version),
+            |addr| registry.instance(addr),
+        )?;
         table.continue_from(&self.state.forwarder.routes.load());
         let routes = table.routes.clone();
         self.state.forwarder.routes.store(Arc::new(table));

@@ -4,8 +4,12 @@
 //!   the run and appends its `run.finished` entry; prints `{"appends", "seconds"}`.
 //! - `audit_bench fill STATE_DIR N`: appends N chained entries the fast way (10,000 per
 //!   transaction, straight into the tables) to build a large log to verify.
+//! - `audit_bench read STATE_DIR PAGE`: reads the whole log a page of PAGE entries at a time,
+//!   without verifying it: what reading alone costs.
+//! - `audit_bench chain STATE_DIR PAGE`: reads and verifies the chain (no checkpoints) the way
+//!   `slipway audit verify` does, pages of PAGE entries: reading and checking together.
 
-use slipway_audit::{Entry, Event, ZERO_HASH};
+use slipway_audit::{Anchor, ChainVerifier, Entry, Event, ZERO_HASH};
 use slipway_store::{NewRun, Store, now_ms};
 use sqlx::Row;
 use std::path::PathBuf;
@@ -15,7 +19,7 @@ use std::time::Instant;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let (Some(mode), Some(dir), Some(count)) = (args.get(1), args.get(2), args.get(3)) else {
-        return Err("usage: audit_bench append|fill STATE_DIR N".into());
+        return Err("usage: audit_bench append|fill|read|chain STATE_DIR N".into());
     };
     let dir = PathBuf::from(dir);
     let count: i64 = count.parse()?;
@@ -24,6 +28,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     match mode.as_str() {
         "append" => append(&store, count).await?,
         "fill" => fill(&dir, count).await?,
+        "read" => {
+            let entries = read(&store, count).await?;
+            println!("{}", serde_json::json!({"entries": entries}));
+        }
+        "chain" => {
+            let verifier = ChainVerifier::new(Anchor::genesis(), Vec::new(), &[]);
+            let report = store
+                .scan_audit(0, count, verifier, |verifier, entry| verifier.push(entry))
+                .await?
+                .finish();
+            println!("{}", serde_json::to_string(&report)?);
+        }
         other => return Err(format!("unknown mode {other}").into()),
     }
     println!(
@@ -111,4 +127,17 @@ async fn fill(dir: &std::path::Path, count: i64) -> Result<(), Box<dyn std::erro
         tx.commit().await?;
     }
     Ok(())
+}
+
+async fn read(store: &Store, page: i64) -> Result<i64, Box<dyn std::error::Error>> {
+    let mut after = 0;
+    let mut entries = 0;
+    loop {
+        let rows = store.audit_page(after, page).await?;
+        let Some(last) = rows.last() else {
+            return Ok(entries);
+        };
+        after = last.seq;
+        entries += rows.len() as i64;
+    }
 }

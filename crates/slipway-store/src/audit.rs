@@ -5,7 +5,7 @@
 //! appenders in other processes queue behind it and seq stays dense, with no gaps and no
 //! duplicates. A transaction that rolls back takes its entry and the head update with it.
 
-use crate::{Result, Store, now_ms};
+use crate::{Result, Store, StoreError, now_ms};
 use slipway_audit::{Checkpoint, Entry, Event, SignedCheckpoint};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
@@ -113,14 +113,61 @@ impl Store {
     /// Up to `limit` entries with seq above `after_seq`, in seq order: page through a log of
     /// any length in bounded memory (verify, export).
     pub async fn audit_page(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
-        )))
-        .bind(after_seq)
-        .bind(limit.max(1))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(entry_from_row).collect()
+        let rows = self.raw_audit_page(after_seq, limit).await?;
+        Ok(rows.into_iter().map(entry_from_raw).collect())
+    }
+
+    /// Hands every entry with seq above `after_seq`, in seq order, to `visit` together with
+    /// `state`, and returns the state. `visit` runs on a thread of its own while the next page
+    /// of `page` entries is read, so a whole-log pass (verification) costs about the slower of
+    /// reading and visiting rather than their sum; at most three pages are held at once.
+    /// Stops early when `visit` returns `false`. A panic in `visit` is resumed here.
+    pub async fn scan_audit<S, F>(
+        &self,
+        after_seq: i64,
+        page: i64,
+        state: S,
+        mut visit: F,
+    ) -> Result<S>
+    where
+        S: Send + 'static,
+        F: FnMut(&mut S, &AuditEntry) -> bool + Send + 'static,
+    {
+        let (pages, mut received) = tokio::sync::mpsc::channel::<Vec<RawEntry>>(1);
+        let visitor = tokio::task::spawn_blocking(move || {
+            let mut state = state;
+            while let Some(rows) = received.blocking_recv() {
+                for row in rows {
+                    if !visit(&mut state, &entry_from_raw(row)) {
+                        return state;
+                    }
+                }
+            }
+            state
+        });
+        let page = page.max(1);
+        let read = async {
+            let mut after = after_seq;
+            loop {
+                let rows = self.raw_audit_page(after, page).await?;
+                let Some(last) = rows.last() else {
+                    return Ok(());
+                };
+                after = last.0;
+                let full = rows.len() as i64 == page;
+                // A closed channel means the visitor stopped: nothing more to read.
+                if pages.send(rows).await.is_err() || !full {
+                    return Ok(());
+                }
+            }
+        }
+        .await;
+        drop(pages);
+        let state = match visitor.await {
+            Ok(state) => state,
+            Err(failed) => std::panic::resume_unwind(failed.into_panic()),
+        };
+        read.map(|()| state)
     }
 
     /// One entry by seq.
@@ -246,11 +293,60 @@ impl Store {
         });
         Ok(due)
     }
+
+    /// Up to `limit` rows with seq above `after_seq`, in seq order, their details not parsed.
+    async fn raw_audit_page(&self, after_seq: i64, limit: i64) -> Result<Vec<RawEntry>> {
+        let limit = limit.max(1);
+        let Some(reader) = &self.reader else {
+            let rows = sqlx::query(
+                "SELECT seq, at, actor, action, subject, details, prev, hash \
+                 FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+            )
+            .bind(after_seq)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+            return rows.iter().map(raw_from_row).collect();
+        };
+        // On SQLite the page comes back as one JSON array of rows built inside SQLite: handing
+        // rows one at a time from the driver's thread costs more than reading them (a copy of
+        // every value and a channel hand-off per row). Every value keeps its type (integers
+        // stay integers, text stays text, details stay their stored text), so the entries are
+        // exactly what a row-by-row read gives. The subquery decides which rows (the `limit`
+        // lowest seqs above `after_seq`); their order is set here, as SQL leaves the order in
+        // an aggregate open (an ORDER BY inside it would make SQLite sort into a temporary
+        // b-tree), and a page that comes back in order is checked in one pass.
+        let page: String = sqlx::query_scalar(
+            "SELECT json_group_array(json_array(seq, at, actor, action, subject, details, prev, \
+             hash)) FROM (SELECT seq, at, actor, action, subject, details, prev, hash \
+             FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2)",
+        )
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_one(reader)
+        .await?;
+        let mut rows: Vec<RawEntry> = serde_json::from_str(&page)
+            .map_err(|problem| StoreError::Query(sqlx::Error::Decode(Box::new(problem))))?;
+        if !rows.is_sorted_by_key(|row| row.0) {
+            rows.sort_unstable_by_key(|row| row.0);
+        }
+        Ok(rows)
+    }
 }
 
 enum Bind {
     Text(String),
     Int(i64),
+}
+
+/// Takes the lock every append takes (SQLite's write lock, PostgreSQL's row lock on the head)
+/// without appending: for a transaction that must read before its first write and append later,
+/// so that concurrent ones queue here instead of racing on what they read.
+pub(crate) async fn lock_head(tx: &mut Transaction<'_, Any>) -> Result<()> {
+    sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Appends an entry inside the caller's transaction, so a state change and the entry that
@@ -346,20 +442,40 @@ fn actor_or_unknown(actor: &str) -> &str {
     }
 }
 
+/// An audit row as read: seq, at, actor, action, subject, details (JSON text), prev, hash.
+type RawEntry = (i64, i64, String, String, String, String, String, String);
+
+fn raw_from_row(row: &AnyRow) -> Result<RawEntry> {
+    Ok((
+        row.try_get(0)?,
+        row.try_get(1)?,
+        row.try_get(2)?,
+        row.try_get(3)?,
+        row.try_get(4)?,
+        row.try_get(5)?,
+        row.try_get(6)?,
+        row.try_get(7)?,
+    ))
+}
+
 fn entry_from_row(row: &AnyRow) -> Result<AuditEntry> {
-    let seq: i64 = row.try_get("seq")?;
-    let details: String = row.try_get("details")?;
+    raw_from_row(row).map(entry_from_raw)
+}
+
+fn entry_from_raw(
+    (seq, at_ms, actor, action, subject, details, prev, hash): RawEntry,
+) -> AuditEntry {
     // Details that are not JSON any more were edited in the database: keep them visible as a
-    // string, which verification then reports as a hash mismatch at this entry.
+    // string, which verification then reports at this entry (details must be an object).
     let details = serde_json::from_str(&details).unwrap_or(serde_json::Value::String(details));
-    Ok(Entry {
+    Entry {
         seq,
-        at_ms: row.try_get("at")?,
-        actor: row.try_get("actor")?,
-        action: row.try_get("action")?,
-        subject: row.try_get("subject")?,
+        at_ms,
+        actor,
+        action,
+        subject,
         details,
-        prev: row.try_get("prev")?,
-        hash: row.try_get("hash")?,
-    })
+        prev,
+        hash,
+    }
 }

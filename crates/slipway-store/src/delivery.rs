@@ -270,14 +270,10 @@ async fn write_release_status(
     Ok(())
 }
 
-async fn write_event(
-    tx: &mut Transaction<'static, Any>,
-    environment: &str,
-    step: i64,
-    weight: i64,
-    event: &NewRolloutEvent,
-) -> Result<RolloutEvent> {
-    let record = RolloutEvent {
+/// A rollout event as it will be written: its id and time are fixed before its audit entry is
+/// appended, and the entry's seq orders it among events of the same millisecond.
+fn new_event(environment: &str, step: i64, weight: i64, event: &NewRolloutEvent) -> RolloutEvent {
+    RolloutEvent {
         id: short_id(),
         release_id: event.release_id.clone(),
         environment: environment.to_owned(),
@@ -287,10 +283,17 @@ async fn write_event(
         actor: event.actor.clone(),
         detail: event.detail.clone(),
         created_at: now_ms(),
-    };
+    }
+}
+
+async fn write_event(
+    tx: &mut Transaction<'static, Any>,
+    record: &RolloutEvent,
+    audit_seq: i64,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO rollout_events (id, release_id, environment, kind, step, weight, actor, \
-         detail, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         detail, created_at, audit_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&record.id)
     .bind(&record.release_id)
@@ -301,9 +304,10 @@ async fn write_event(
     .bind(&record.actor)
     .bind(record.detail.to_string())
     .bind(record.created_at)
+    .bind(audit_seq)
     .execute(&mut **tx)
     .await?;
-    Ok(record)
+    Ok(())
 }
 
 impl Store {
@@ -551,7 +555,7 @@ impl Store {
                     .state
                     .as_ref()
                     .map_or((0, 0), |s| (s.step, s.weight));
-                let written = write_event(&mut tx, environment, step, weight, event).await?;
+                let written = new_event(environment, step, weight, event);
                 let audit = crate::AuditEvent::new(
                     written.actor.clone(),
                     format!("rollout.{}", written.kind),
@@ -565,7 +569,8 @@ impl Store {
                         "detail": written.detail,
                     }),
                 );
-                crate::audit::append_in(&mut tx, &audit, written.created_at).await?;
+                let entry = crate::audit::append_in(&mut tx, &audit, written.created_at).await?;
+                write_event(&mut tx, &written, entry.seq).await?;
                 Some(written)
             }
             None => None,
@@ -630,7 +635,7 @@ impl Store {
     pub async fn rollout_events(&self, release_id: &str) -> Result<Vec<RolloutEvent>> {
         let rows = sqlx::query(
             "SELECT id, release_id, environment, kind, step, weight, actor, detail, created_at \
-             FROM rollout_events WHERE release_id = $1 ORDER BY created_at, id",
+             FROM rollout_events WHERE release_id = $1 ORDER BY created_at, audit_seq, id",
         )
         .bind(release_id)
         .fetch_all(&self.pool)

@@ -19,10 +19,12 @@ pub use delivery::{
 use serde::Serialize;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{AnyPool, AssertSqlSafe, Row, SqlSafeStr};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::{AnyPool, AssertSqlSafe, Row, SqlSafeStr, SqlitePool};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
+use std::str::FromStr;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -90,6 +92,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0004_delivery.sql"),
     ),
     (5, "audit", include_str!("../migrations/0005_audit.sql")),
+    (
+        6,
+        "rollout event order",
+        include_str!("../migrations/0006_rollout_event_order.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {
@@ -205,6 +212,10 @@ pub struct StepRecord {
 
 pub struct Store {
     pool: AnyPool,
+    /// On SQLite, a read-only connection through the SQLite driver itself for reading the whole
+    /// audit log (verify, export) a page at a time: beside the one writing connection under
+    /// WAL, so a long read neither waits for nor holds up writes between its pages.
+    reader: Option<SqlitePool>,
 }
 
 impl Store {
@@ -233,7 +244,15 @@ impl Store {
             }
         }
         migrator().run(&pool).await?;
-        let store = Store { pool };
+        let reader = if is_sqlite {
+            sqlite_reader(url).map_err(|source| StoreError::Open {
+                url: redact_url(url),
+                source,
+            })?
+        } else {
+            None
+        };
+        let store = Store { pool, reader };
         store.mark_interrupted().await?;
         Ok(store)
     }
@@ -254,6 +273,10 @@ impl Store {
     /// Records a new run (status `running`, attempt 1) owned by this process.
     pub async fn create_run(&self, new: &NewRun) -> Result<RunRecord> {
         let mut tx = self.pool.begin().await?;
+        // The next number is read, then written: without the head's lock first, two runs
+        // created at once would read the same number (PostgreSQL) or fail to upgrade a read
+        // to a write (SQLite).
+        audit::lock_head(&mut tx).await?;
         let number: i64 =
             sqlx::query("SELECT COALESCE(MAX(number), 0) + 1 FROM runs WHERE repository = $1")
                 .bind(&new.repository)
@@ -548,6 +571,25 @@ impl Store {
         }
         Ok(marked)
     }
+}
+
+/// A lazily opened read-only pool of one connection on the same SQLite file; `None` for an
+/// in-memory database, which a second connection would not see.
+fn sqlite_reader(url: &str) -> std::result::Result<Option<SqlitePool>, sqlx::Error> {
+    if url.contains(":memory:") || url.contains("mode=memory") {
+        return Ok(None);
+    }
+    let options = SqliteConnectOptions::from_str(url)?;
+    Ok(Some(
+        SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_lazy_with(
+                options
+                    .read_only(true)
+                    .busy_timeout(Duration::from_secs(10)),
+            ),
+    ))
 }
 
 async fn write_job(

@@ -1,41 +1,22 @@
 //! The audit log on SQLite and on a real PostgreSQL server: appends, queries, checkpoints,
-//! and two independent stores appending at once.
+//! and several tasks on two independent stores appending at once.
 
+mod common;
+
+use common::Postgres;
 use serde_json::json;
 use slipway_audit::{Anchor, ChainVerifier, VerifyReport, ZERO_HASH};
 use slipway_sign::{Algorithm, SigningKey};
-use slipway_store::{AuditEvent, AuditFilter, Store};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use slipway_store::{AuditEntry, AuditEvent, AuditFilter, Store};
+use std::sync::Arc;
 
 fn event(actor: &str, action: &str, subject: &str, details: serde_json::Value) -> AuditEvent {
     AuditEvent::new(actor, action, subject, details)
 }
 
-async fn verify(store: &Store, key: &SigningKey) -> VerifyReport {
-    let checkpoints = store
-        .checkpoints(0)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|c| c.signed)
-        .collect();
-    let mut verifier = ChainVerifier::new(Anchor::genesis(), checkpoints, &[key.public_key()]);
-    verifier.expect_count(store.audit_head_record().await.unwrap(), "the head record");
-    let mut after = 0;
-    loop {
-        let page = store.audit_page(after, 7).await.unwrap();
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        if !page.iter().all(|entry| verifier.push(entry)) {
-            break;
-        }
-    }
-    verifier.finish()
-}
-
-async fn append_many(store: &Store, actor: &str) {
-    for n in 0..200 {
+/// Appends 50 entries one transaction at a time.
+async fn append_many(store: Arc<Store>, actor: &'static str) {
+    for n in 0..50 {
         store
             .append_audit(&event(
                 actor,
@@ -48,7 +29,9 @@ async fn append_many(store: &Store, actor: &str) {
     }
 }
 
-async fn exercise(store: &Store, other: &Store) {
+async fn exercise(store_owner: Arc<Store>, other: Arc<Store>, url: &str) {
+    let store = &*store_owner;
+
     assert_eq!(store.audit_head().await.unwrap(), None);
     let first = store
         .append_audit(&event(
@@ -133,9 +116,21 @@ async fn exercise(store: &Store, other: &Store) {
 
     // Two stores (as two processes would have) append at once: seq stays dense and the
     // chain valid.
-    tokio::join!(append_many(store, "one"), append_many(other, "two"));
+    // Four tasks on each store: on PostgreSQL each store's pool gives them up to four
+    // connections; on SQLite each store has one.
+    let tasks: Vec<_> = (0..4)
+        .flat_map(|_| {
+            [
+                tokio::spawn(append_many(Arc::clone(&store_owner), "one")),
+                tokio::spawn(append_many(Arc::clone(&other), "two")),
+            ]
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
     let key = SigningKey::generate(Algorithm::EcdsaP256Sha256).unwrap();
-    let report = verify(store, &key).await;
+    let report = common::verify_log(store, &[key.public_key()]).await;
     assert!(report.ok, "{report:?}");
     assert_eq!(report.entries, 403);
     let all = store.audit_page(0, 1000).await.unwrap();
@@ -171,7 +166,7 @@ async fn exercise(store: &Store, other: &Store) {
     assert_eq!(stored.len(), 3);
     assert_eq!(stored[0].public_key_pem, key.public_key().to_pem());
     assert_eq!(stored[2].signed.checkpoint.head, all[402].hash);
-    let report = verify(store, &key).await;
+    let report = common::verify_log(store, &[key.public_key()]).await;
     assert!(report.ok && report.checkpoints_verified == 5, "{report:?}");
     store
         .append_audit(&event("one", "test.appended", "x", json!({})))
@@ -187,161 +182,103 @@ async fn exercise(store: &Store, other: &Store) {
             .collect::<Vec<_>>(),
         [404]
     );
+    exercise_scan(store, &key, url).await;
 }
 
-#[tokio::test]
+/// Verifies the log through [`Store::scan_audit`], the way `slipway audit verify` does.
+async fn verify_scanned(store: &Store, key: &SigningKey, page: i64) -> VerifyReport {
+    let checkpoints = store
+        .checkpoints(0)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.signed)
+        .collect();
+    let mut verifier = ChainVerifier::new(Anchor::genesis(), checkpoints, &[key.public_key()]);
+    verifier.expect_count(store.audit_head_record().await.unwrap(), "the head record");
+    store
+        .scan_audit(0, page, verifier, |verifier, entry| verifier.push(entry))
+        .await
+        .unwrap()
+        .finish()
+}
+
+/// A whole-log scan sees exactly what paging sees, stops when told, starts anywhere, and
+/// reports an entry whose details were edited into something that is not JSON.
+async fn exercise_scan(store: &Store, key: &SigningKey, url: &str) {
+    let all = store.audit_page(0, 1000).await.unwrap();
+    assert_eq!(all.len(), 404);
+    for page in [1, 64, 101, 404, 5000] {
+        let scanned = store
+            .scan_audit(0, page, Vec::new(), |seen: &mut Vec<AuditEntry>, entry| {
+                seen.push(entry.clone());
+                true
+            })
+            .await
+            .unwrap();
+        assert_eq!(scanned, all, "pages of {page}");
+    }
+    let first_ten = store
+        .scan_audit(0, 3, Vec::new(), |seen: &mut Vec<i64>, entry| {
+            seen.push(entry.seq);
+            seen.len() < 10
+        })
+        .await
+        .unwrap();
+    assert_eq!(first_ten, (1..=10).collect::<Vec<_>>());
+    let tail = store
+        .scan_audit(400, 3, Vec::new(), |seen: &mut Vec<i64>, entry| {
+            seen.push(entry.seq);
+            true
+        })
+        .await
+        .unwrap();
+    assert_eq!(tail, [401, 402, 403, 404]);
+    let good = verify_scanned(store, key, 64).await;
+    assert!(good.ok && good.entries == 404, "{good:?}");
+
+    sqlx::any::install_default_drivers();
+    let raw = sqlx::AnyPool::connect(url).await.unwrap();
+    sqlx::query("UPDATE audit_log SET details = '{\"n\": 7' WHERE seq = 150")
+        .execute(&raw)
+        .await
+        .unwrap();
+    raw.close().await;
+    let edited = verify_scanned(store, key, 64).await;
+    assert_eq!(
+        (edited.ok, edited.first_bad, edited.entries),
+        (false, Some(150), 149),
+        "{edited:?}"
+    );
+    assert!(
+        edited
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("entry 150: ")),
+        "{edited:?}"
+    );
+    assert_eq!(
+        common::verify_log(store, &[key.public_key()]).await,
+        edited,
+        "paging and scanning report the same"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_in(dir.path()).await.unwrap();
-    let other = Store::open_in(dir.path()).await.unwrap();
-    exercise(&store, &other).await;
+    let store = Arc::new(Store::open_in(dir.path()).await.unwrap());
+    let other = Arc::new(Store::open_in(dir.path()).await.unwrap());
+    let url = format!("sqlite://{}", dir.path().join("slipway.db").display());
+    exercise(store, other, &url).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres() {
     let Some(server) = Postgres::start() else {
         return;
     };
-    let store = Store::open(&server.url).await.unwrap();
-    let other = Store::open(&server.url).await.unwrap();
-    exercise(&store, &other).await;
-}
-
-/// A throwaway PostgreSQL cluster on a free loopback port, stopped on drop.
-struct Postgres {
-    bin: PathBuf,
-    data: PathBuf,
-    _dir: tempfile::TempDir,
-    url: String,
-}
-
-impl Postgres {
-    /// Starts a cluster, or returns `None` with a notice when PostgreSQL is not installed
-    /// (under `CI=true` that is a failure: CI must install it).
-    fn start() -> Option<Postgres> {
-        let Some(bin) = find_postgres_bin() else {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "PostgreSQL server binaries (initdb, pg_ctl) not found; .ci/run must install the `postgresql` package"
-            );
-            eprintln!(
-                "skipped: postgresql not installed (run scripts/deps/install.sh or install Debian's `postgresql`)"
-            );
-            return None;
-        };
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        let as_root = is_root();
-        if as_root {
-            // initdb refuses to run as root; the cluster belongs to the `postgres` user.
-            run(
-                false,
-                Path::new("chown"),
-                &["-R", "postgres:postgres", path(dir.path())],
-            );
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        run(
-            as_root,
-            &bin.join("initdb"),
-            &[
-                "-D",
-                path(&data),
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "--no-sync",
-            ],
-        );
-        let options = format!(
-            "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off",
-            path(dir.path())
-        );
-        run(
-            as_root,
-            &bin.join("pg_ctl"),
-            &[
-                "-D",
-                path(&data),
-                "-o",
-                &options,
-                "-l",
-                path(&dir.path().join("log")),
-                "-w",
-                "-t",
-                "30",
-                "start",
-            ],
-        );
-        Some(Postgres {
-            bin,
-            data,
-            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
-            _dir: dir,
-        })
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        run(
-            is_root(),
-            &self.bin.join("pg_ctl"),
-            &["-D", path(&self.data), "-m", "immediate", "-w", "stop"],
-        );
-    }
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn run(as_postgres: bool, program: &Path, args: &[&str]) {
-    let mut command = if as_postgres {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(program);
-        c
-    } else {
-        Command::new(program)
-    };
-    let output = command.args(args).output().unwrap();
-    assert!(
-        output.status.success(),
-        "{} {args:?}: {}",
-        program.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
-fn find_postgres_bin() -> Option<PathBuf> {
-    let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path().join("bin"))
-        .collect();
-    candidates.sort();
-    candidates.reverse();
-    if let Some(path) = std::env::var_os("PATH") {
-        candidates.extend(std::env::split_paths(&path));
-    }
-    candidates
-        .into_iter()
-        .find(|dir| dir.join("initdb").exists() && dir.join("pg_ctl").exists())
+    let store = Arc::new(Store::open(&server.url).await.unwrap());
+    let other = Arc::new(Store::open(&server.url).await.unwrap());
+    exercise(store, other, &server.url).await;
 }

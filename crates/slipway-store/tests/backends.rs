@@ -1,11 +1,12 @@
 //! The same store behaviour on SQLite and on a real PostgreSQL server started for the test.
 
+mod common;
+
+use common::Postgres;
 use slipway_store::{
     AdvisoryRow, AttemptRecord, EcosystemStatus, EvidenceRecord, ImportCounts, JobRecord,
     NewArtifact, NewRun, StepRecord, Store, StoreError,
 };
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn new_run(group: Option<&str>) -> NewRun {
     NewRun {
@@ -419,6 +420,11 @@ async fn exercise(store: &Store, url: &str) {
         "running",
         "a live owner's run is left alone"
     );
+
+    // Two runs created, one finished, one found interrupted: four entries, chained.
+    let report = common::verify_log(&reopened, &[]).await;
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.entries, 4);
 }
 
 #[tokio::test]
@@ -439,147 +445,4 @@ async fn postgres() {
     };
     let store = Store::open(&server.url).await.unwrap();
     exercise(&store, &server.url).await;
-}
-
-/// A throwaway PostgreSQL cluster on a free loopback port, stopped on drop.
-struct Postgres {
-    bin: PathBuf,
-    data: PathBuf,
-    _dir: tempfile::TempDir,
-    url: String,
-}
-
-impl Postgres {
-    /// Starts a cluster, or returns `None` with a notice when PostgreSQL is not installed
-    /// (under `CI=true` that is a failure: CI must install it).
-    fn start() -> Option<Postgres> {
-        let Some(bin) = find_postgres_bin() else {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "PostgreSQL server binaries (initdb, pg_ctl) not found; .ci/run must install the `postgresql` package"
-            );
-            eprintln!(
-                "NOTICE: skipping the PostgreSQL backend test: initdb/pg_ctl not found (install Debian's `postgresql`)"
-            );
-            return None;
-        };
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        let as_root = is_root();
-        if as_root {
-            // initdb refuses to run as root; the cluster belongs to the `postgres` user.
-            Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(dir.path())
-                .status()
-                .unwrap();
-        }
-        let port = free_port();
-        run(
-            as_root,
-            &bin.join("initdb"),
-            &[
-                "-D",
-                path(&data),
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "--no-sync",
-            ],
-        );
-        let options = format!(
-            "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off",
-            path(dir.path())
-        );
-        run(
-            as_root,
-            &bin.join("pg_ctl"),
-            &[
-                "-D",
-                path(&data),
-                "-o",
-                &options,
-                "-l",
-                path(&dir.path().join("log")),
-                "-w",
-                "-t",
-                "30",
-                "start",
-            ],
-        );
-        Some(Postgres {
-            bin,
-            data,
-            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
-            _dir: dir,
-        })
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        run(
-            is_root(),
-            &self.bin.join("pg_ctl"),
-            &["-D", path(&self.data), "-m", "immediate", "-w", "stop"],
-        );
-    }
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn run(as_postgres: bool, program: &Path, args: &[&str]) {
-    let mut command = if as_postgres {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(program);
-        c
-    } else {
-        Command::new(program)
-    };
-    let output = command.args(args).output().unwrap();
-    assert!(
-        output.status.success(),
-        "{} {args:?}: {}",
-        program.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
-fn find_postgres_bin() -> Option<PathBuf> {
-    let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path().join("bin"))
-        .collect();
-    candidates.sort();
-    candidates.reverse();
-    if let Some(path) = std::env::var_os("PATH") {
-        candidates.extend(std::env::split_paths(&path));
-    }
-    candidates
-        .into_iter()
-        .find(|dir| dir.join("initdb").exists() && dir.join("pg_ctl").exists())
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
