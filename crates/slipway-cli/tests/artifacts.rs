@@ -386,7 +386,8 @@ jobs:
             "--json",
         ],
     );
-    assert_eq!(inspected["evidence"].as_array().unwrap().len(), 4);
+    // Two SBOMs, provenance, the gate report and the release decision.
+    assert_eq!(inspected["evidence"].as_array().unwrap().len(), 5);
 
     // ...and one that trusts another key for the same builder refuses every signature.
     let other = keys.path().join("other-trust.yml");
@@ -556,7 +557,7 @@ fn push_to_a_real_registry_then_pull_and_verify_elsewhere() {
         ],
     );
     assert_eq!(pushed["digest"], digest);
-    assert_eq!(pushed["referrers"].as_array().unwrap().len(), 4);
+    assert_eq!(pushed["referrers"].as_array().unwrap().len(), 5);
     assert_eq!(pushed["referrers_path"], "referrers tag schema");
 
     // An independent client sees the same image.
@@ -595,7 +596,7 @@ fn push_to_a_real_registry_then_pull_and_verify_elsewhere() {
         ],
     );
     assert_eq!(pulled["digest"], digest);
-    assert_eq!(pulled["evidence"], 4);
+    assert_eq!(pulled["evidence"], 5);
     let policy = elsewhere.path().join("trust.yml");
     std::fs::write(
         &policy,

@@ -81,7 +81,7 @@ impl Store {
         let mut counts = ImportCounts::default();
         let now = now_ms();
         for batch in rows.chunks(BATCH) {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin_write().await?;
             let mut known: HashMap<String, String> = HashMap::new();
             let ids: Vec<&str> = batch.iter().map(|row| row.id.as_str()).collect();
             for chunk in ids.chunks(KEYS_PER_QUERY) {

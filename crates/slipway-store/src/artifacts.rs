@@ -65,7 +65,7 @@ impl Store {
     /// for the artifact; a tag that already names another digest is refused
     /// ([`StoreError::TagMoved`]): tags never move.
     pub async fn record_artifact(&self, new: &NewArtifact, tag: &str) -> Result<ArtifactRecord> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let now = now_ms();
         let exists = sqlx::query("SELECT 1 FROM artifacts WHERE digest = $1")
             .bind(&new.digest)
@@ -107,7 +107,7 @@ impl Store {
 
     /// Adds a tag to a recorded artifact; refused when the tag names another digest.
     pub async fn tag_artifact(&self, tag: &str, digest: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if sqlx::query("SELECT 1 FROM artifacts WHERE digest = $1")
             .bind(digest)
             .fetch_optional(&mut *tx)
@@ -207,8 +207,10 @@ impl Store {
             .collect()
     }
 
-    /// Records a piece of evidence; recording the same digest again is a no-op.
+    /// Records a piece of evidence; recording the same digest again for the same subject is a
+    /// no-op, for another subject an error ([`StoreError::EvidenceElsewhere`]).
     pub async fn record_evidence(&self, evidence: &EvidenceRecord) -> Result<()> {
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO evidence (digest, subject, kind, predicate_type, media_type, size, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
@@ -220,8 +222,21 @@ impl Store {
         .bind(&evidence.media_type)
         .bind(evidence.size)
         .bind(evidence.created_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        let existing: String = sqlx::query("SELECT subject FROM evidence WHERE digest = $1")
+            .bind(&evidence.digest)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        if existing != evidence.subject {
+            return Err(StoreError::EvidenceElsewhere {
+                digest: evidence.digest.clone(),
+                existing,
+                attempted: evidence.subject.clone(),
+            });
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -253,7 +268,7 @@ impl Store {
     /// Returns the blobs (layers, config, manifest and evidence) that no remaining artifact or
     /// evidence refers to: the caller deletes those from the object store.
     pub async fn delete_artifact(&self, digest: &str) -> Result<Vec<String>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut candidates: Vec<String> =
             sqlx::query("SELECT blob FROM artifact_blobs WHERE artifact = $1")
                 .bind(digest)

@@ -49,7 +49,7 @@ const ENTRY_COLUMNS: &str = "seq, at, actor, action, subject, details, prev, has
 impl Store {
     /// Appends one entry in its own transaction.
     pub async fn append_audit(&self, event: &AuditEvent) -> Result<AuditEntry> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let entry = append_in(&mut tx, event, now_ms()).await?;
         tx.commit().await?;
         Ok(entry)

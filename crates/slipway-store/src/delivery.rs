@@ -331,7 +331,7 @@ impl Store {
             updated_at: now,
             finished_at: final_status(&new.status).then_some(now),
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE releases SET status = 'superseded', note = 'a newer release was created', \
              updated_at = $1, finished_at = $1 WHERE environment = $2 AND status = 'awaiting-approval'",
@@ -449,7 +449,7 @@ impl Store {
             comment: comment.map(str::to_owned),
             created_at: now_ms(),
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO approvals (release_id, actor, comment, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (release_id, actor) DO NOTHING",
@@ -522,7 +522,7 @@ impl Store {
         environment: &str,
         transition: &Transition,
     ) -> Result<Option<RolloutEvent>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if let Some(state) = &transition.state {
             write_state(&mut tx, state).await?;
         }
@@ -607,7 +607,7 @@ impl Store {
         actor: &str,
     ) -> Result<bool> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let updated = sqlx::query(
             "UPDATE environment_state SET request = $1, request_actor = $2, updated_at = $3 \
              WHERE environment = $4",

@@ -56,6 +56,14 @@ pub enum StoreError {
         existing: String,
         attempted: String,
     },
+    #[error(
+        "evidence {digest} is already attached to {existing}; the same envelope cannot be attached to {attempted} too (evidence is about one artifact)"
+    )]
+    EvidenceElsewhere {
+        digest: String,
+        existing: String,
+        attempted: String,
+    },
     #[error("{0}")]
     Audit(#[from] slipway_audit::AuditError),
     #[error("cannot create the state directory {path}: {source}")]
@@ -216,9 +224,22 @@ pub struct Store {
     /// audit log (verify, export) a page at a time: beside the one writing connection under
     /// WAL, so a long read neither waits for nor holds up writes between its pages.
     reader: Option<SqlitePool>,
+    sqlite: bool,
 }
 
 impl Store {
+    /// Begins a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`, waiting out `busy_timeout`): a deferred transaction that reads
+    /// first and writes later fails outright (`database is locked`) when another process
+    /// (a run beside `slipway up`) committed in between.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(if self.sqlite {
+            self.pool.begin_with("BEGIN IMMEDIATE").await?
+        } else {
+            self.pool.begin().await?
+        })
+    }
+
     /// Opens (creating and migrating) a store: `sqlite://PATH?mode=rwc` or `postgres://...`.
     /// Runs left `running` by a process that is gone are marked `interrupted` here.
     pub async fn open(url: &str) -> Result<Store> {
@@ -252,7 +273,11 @@ impl Store {
         } else {
             None
         };
-        let store = Store { pool, reader };
+        let store = Store {
+            pool,
+            reader,
+            sqlite: is_sqlite,
+        };
         store.mark_interrupted().await?;
         Ok(store)
     }
@@ -272,7 +297,7 @@ impl Store {
 
     /// Records a new run (status `running`, attempt 1) owned by this process.
     pub async fn create_run(&self, new: &NewRun) -> Result<RunRecord> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // The next number is read, then written: without the head's lock first, two runs
         // created at once would read the same number (PostgreSQL) or fail to upgrade a read
         // to a write (SQLite).
@@ -317,7 +342,7 @@ impl Store {
 
     /// Starts a new attempt of an earlier run (a re-run): returns the attempt number.
     pub async fn start_attempt(&self, run_id: &str) -> Result<i64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE runs SET attempt = attempt + 1, status = 'running', owner = $1, started_at = $2, finished_at = NULL WHERE id = $3")
             .bind(owner())
             .bind(now_ms())
@@ -341,7 +366,7 @@ impl Store {
         run_attempt: i64,
         jobs: &[JobRecord],
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for job in jobs {
             write_job(&mut tx, run_id, run_attempt, job).await?;
         }
@@ -351,7 +376,7 @@ impl Store {
 
     /// Records a job's outcome with its attempts and steps, in one transaction.
     pub async fn finish_job(&self, run_id: &str, run_attempt: i64, job: &JobRecord) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         write_job(&mut tx, run_id, run_attempt, job).await?;
         for attempt in &job.attempt_log {
             sqlx::query(
@@ -400,7 +425,7 @@ impl Store {
     ) -> Result<()> {
         let finished =
             matches!(status, "success" | "failure" | "cancelled" | "interrupted").then(now_ms);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE runs SET status = $1, note = COALESCE($2, note), finished_at = $3 WHERE id = $4")
             .bind(status)
             .bind(note)
@@ -554,7 +579,7 @@ impl Store {
             }
             let id: String = row.try_get("id")?;
             let attempt: i64 = row.try_get("attempt")?;
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin_write().await?;
             sqlx::query("UPDATE runs SET status = 'interrupted', finished_at = $1, note = 'the process running it ended without finishing it' WHERE id = $2")
                 .bind(now_ms())
                 .bind(&id)
