@@ -399,7 +399,9 @@ impl Registry {
     }
 
     fn instances(&self) -> std::sync::MutexGuard<'_, BTreeMap<SocketAddr, Arc<InFlight>>> {
-        self.instances.lock().unwrap_or_else(PoisonError::into_inner)
+        self.instances
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The in-flight count of the instance at `addr`, created on first use.

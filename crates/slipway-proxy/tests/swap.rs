@@ -286,7 +286,10 @@ async fn one_instance_drains_while_its_version_keeps_serving() {
     }
     let deadline = Instant::now() + Duration::from_secs(30);
     while proxy.instance_in_flight(held.addr) < 1 {
-        assert!(Instant::now() < deadline, "no request reached the held instance");
+        assert!(
+            Instant::now() < deadline,
+            "no request reached the held instance"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 
@@ -319,6 +322,10 @@ async fn one_instance_drains_while_its_version_keeps_serving() {
     }
     // An address never routed to has nothing to drain.
     let never = std::net::SocketAddr::from(([127, 0, 0, 1], 1));
-    assert!(proxy.instance_drained(never, Duration::from_millis(1)).await);
+    assert!(
+        proxy
+            .instance_drained(never, Duration::from_millis(1))
+            .await
+    );
     proxy.shutdown().await;
 }

@@ -524,7 +524,6 @@ impl Shared {
     }
 }
 
-
 fn emit(events: &broadcast::Sender<SupervisorEvent>, id: &str, kind: EventKind) {
     // No receiver is fine: events are for whoever listens.
     let _ = events.send(SupervisorEvent {
