@@ -14,9 +14,8 @@ mod common;
 use common::{git, text};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 /// Who commits and, unless a test says otherwise, who promotes.
@@ -540,61 +539,6 @@ mod evidence {
     }
 }
 
-/// `slipway up ENV` in the background, stopped with SIGTERM (and waited for) when dropped,
-/// whatever happens to the test.
-struct Up {
-    child: Child,
-    /// Kept open so that what `up` prints later never meets a closed pipe.
-    stdout: ChildStdout,
-}
-
-impl Up {
-    fn start(dir: &Path, environment: &str) -> Up {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_slipway"))
-            .args(["up", environment, "--json"])
-            .current_dir(dir)
-            .env("SLIPWAY_ACTOR", AUTHOR)
-            .env_remove("SLIPWAY_STATE_DIR")
-            .env_remove("SLIPWAY_SIGNING_KEY")
-            .env_remove("SLIPWAY_TRUST_POLICY")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut up = Up { child, stdout };
-        // The first line says the environment is up (its address).
-        let mut byte = [0u8; 1];
-        loop {
-            assert_eq!(
-                up.stdout.read(&mut byte).unwrap(),
-                1,
-                "slipway up ended early"
-            );
-            if byte[0] == b'\n' {
-                break;
-            }
-        }
-        up
-    }
-}
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn an_unsigned_artifact_is_refused_by_verification_and_denied_by_slw_p001() {
     // A run whose build passed and whose smoke test then failed leaves its artifact in the
@@ -1002,7 +946,8 @@ fn a_known_bad_digest_is_denied_by_slw_p008_unless_forced() {
     let (code, outcome) = promote(repo.path(), &digest, "flaky", &[]);
     assert_eq!(code, 0, "{outcome:#}");
     {
-        let _up = Up::start(repo.path(), "flaky");
+        let _up =
+            common::delivery::Up::start_with(repo.path(), &["flaky"], &[("SLIPWAY_ACTOR", AUTHOR)]);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let status = json_of(&slipway(repo.path(), &["env", "status", "flaky", "--json"]));

@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -130,6 +130,8 @@ pub fn events<'a>(status: &'a Value, kind: &str) -> Vec<&'a Value> {
 pub struct Up {
     child: Child,
     addresses: Vec<(String, SocketAddr)>,
+    /// Kept open so that what `up` prints later never meets a closed pipe.
+    _stdout: ChildStdout,
 }
 
 impl Up {
@@ -153,13 +155,10 @@ impl Up {
         }
         let mut child = command.spawn().unwrap();
         let mut stdout = child.stdout.take().unwrap();
-        let mut up = Up {
-            child,
-            addresses: Vec::new(),
-        };
+        let mut addresses = Vec::new();
         let mut buffer = Vec::new();
         let mut byte = [0u8; 1];
-        while up.addresses.len() < environments.len() {
+        while addresses.len() < environments.len() {
             assert_eq!(stdout.read(&mut byte).unwrap(), 1, "slipway up ended early");
             if byte[0] != b'\n' {
                 buffer.push(byte[0]);
@@ -171,12 +170,16 @@ impl Up {
                 .as_str()
                 .unwrap()
                 .trim_start_matches("http://");
-            up.addresses.push((
+            addresses.push((
                 line["environment"].as_str().unwrap().to_owned(),
                 address.parse().unwrap(),
             ));
         }
-        up
+        Up {
+            child,
+            addresses,
+            _stdout: stdout,
+        }
     }
 
     pub fn address(&self, env: &str) -> SocketAddr {
