@@ -46,7 +46,7 @@ fn entry() -> impl Strategy<Value = Entry> {
     (
         1..i64::from(u32::MAX),
         -62_167_219_200_000..253_402_300_799_999_i64,
-        "\\PC{1,12}",
+        "\\PC{1,12}".prop_filter("not blank", |s: &String| !s.trim().is_empty()),
         "[a-z]{1,5}\\.[a-z_-]{1,8}",
         any::<String>().prop_filter("non-empty", |s| !s.trim().is_empty()),
         details(),
