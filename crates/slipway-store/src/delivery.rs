@@ -659,20 +659,34 @@ impl Store {
     }
 
     pub async fn record_measurement(&self, measurement: &MeasurementRecord) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO measurements (id, release_id, analysis, value, samples, verdict, body, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(short_id())
-        .bind(&measurement.release_id)
-        .bind(&measurement.analysis)
-        .bind(measurement.value)
-        .bind(measurement.samples)
-        .bind(&measurement.verdict)
-        .bind(measurement.body.to_string())
-        .bind(measurement.created_at)
-        .execute(&self.pool)
-        .await?;
+        // A missing value is a literal NULL, never a bound one: sqlx's `Any` driver binds a
+        // NULL `f64` as a PostgreSQL `float4`, and the statement it prepares that way on a
+        // connection then refuses every real `f64` bound to it ("incorrect binary data
+        // format"). Two statements keep the parameter a `float8` on every connection.
+        let query = match measurement.value {
+            Some(value) => sqlx::query(
+                "INSERT INTO measurements (id, release_id, analysis, value, samples, verdict, \
+                 body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(short_id())
+            .bind(&measurement.release_id)
+            .bind(&measurement.analysis)
+            .bind(value),
+            None => sqlx::query(
+                "INSERT INTO measurements (id, release_id, analysis, value, samples, verdict, \
+                 body, created_at) VALUES ($1, $2, $3, NULL, $4, $5, $6, $7)",
+            )
+            .bind(short_id())
+            .bind(&measurement.release_id)
+            .bind(&measurement.analysis),
+        };
+        query
+            .bind(measurement.samples)
+            .bind(&measurement.verdict)
+            .bind(measurement.body.to_string())
+            .bind(measurement.created_at)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

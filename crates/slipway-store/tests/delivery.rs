@@ -284,6 +284,29 @@ async fn exercise(store: &Store) {
     }
     assert_eq!(store.measurements(&second.id).await.unwrap(), measurements);
     assert!(store.measurements(&first.id).await.unwrap().is_empty());
+    // Missing values, then real ones, over every connection of the pool.
+    let values = [None; 8]
+        .into_iter()
+        .chain((1..=8).map(|n| Some(f64::from(n) / 4.0)));
+    for value in values {
+        store
+            .record_measurement(&MeasurementRecord {
+                release_id: first.id.clone(),
+                value,
+                ..measurements[0].clone()
+            })
+            .await
+            .unwrap();
+    }
+    let values: Vec<Option<f64>> = store
+        .measurements(&first.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.value)
+        .collect();
+    assert_eq!(values.len(), 16);
+    assert_eq!(values.iter().flatten().sum::<f64>(), 9.0);
 
     // The abort: known bad, release aborted, canary out; a repeated mark replaces the reason.
     store
