@@ -151,6 +151,23 @@ pub(crate) struct Observation {
     pub details: Map<String, Json>,
 }
 
+impl Observation {
+    /// One reading (a query, a call): one sample when it gave a value, none otherwise; a
+    /// failure to read is an error.
+    pub(crate) fn single(
+        read: std::result::Result<Observed, String>,
+        details: Map<String, Json>,
+    ) -> Observation {
+        let value = read.unwrap_or_else(Observed::Error);
+        let samples = u64::from(matches!(value, Observed::Value { .. }));
+        Observation {
+            value,
+            samples,
+            details,
+        }
+    }
+}
+
 pub(crate) enum Observed {
     /// A value to judge; `described` reads like "error rate 0.4% over 412 requests".
     Value { value: f64, described: String },

@@ -56,16 +56,8 @@ pub(crate) async fn observe(
     settings: &Settings,
 ) -> Observation {
     let mut details = Map::new();
-    let value = match query_value(query, address, target, settings, &mut details).await {
-        Ok(value) => value,
-        Err(reason) => Observed::Error(reason),
-    };
-    let samples = u64::from(matches!(value, Observed::Value { .. }));
-    Observation {
-        value,
-        samples,
-        details,
-    }
+    let read = query_value(query, address, target, settings, &mut details).await;
+    Observation::single(read, details)
 }
 
 async fn query_value(

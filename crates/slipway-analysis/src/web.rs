@@ -61,16 +61,8 @@ pub(crate) async fn observe(
     settings: &Settings,
 ) -> Observation {
     let mut details = Map::new();
-    let value = match check(url, json_path, target, settings, &mut details).await {
-        Ok(value) => value,
-        Err(reason) => Observed::Error(reason),
-    };
-    let samples = u64::from(matches!(value, Observed::Value { .. }));
-    Observation {
-        value,
-        samples,
-        details,
-    }
+    let read = check(url, json_path, target, settings, &mut details).await;
+    Observation::single(read, details)
 }
 
 async fn check(
